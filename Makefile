@@ -1,0 +1,139 @@
+# See COPYING for copyright and license details.
+# galley: GNU make. `make check` on a fresh Debian 12 machine (as root)
+# installs what is missing, builds, and runs every test.
+
+VERSION   = 0.1.0
+PREFIX    = /usr/local
+BINDIR    = $(PREFIX)/bin
+MANPREFIX = $(PREFIX)/share/man
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+PYTHON     ?= /usr/bin/python3
+PROVE_JOBS ?= 2
+
+# Required flags are ours; CFLAGS, CPPFLAGS and LDFLAGS stay the user's.
+CURL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS    := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+CJSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null)
+CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
+
+GALLEY_CPPFLAGS = -D_GNU_SOURCE -DGALLEY_VERSION=\"$(VERSION)\" -Ilib \
+		  $(CURL_CFLAGS) $(CJSON_CFLAGS)
+GALLEY_CFLAGS   = -std=c11 -Wall -Wextra -Werror -MMD -MP
+# Each tool records only the libraries it uses (no libcurl for the
+# tools that start in a container's ENTRYPOINT path or under CI).
+GALLEY_LDFLAGS  = -Wl,--as-needed
+GALLEY_LIBS     = $(CURL_LIBS) $(CJSON_LIBS) -lm
+
+ifeq ($(SANITIZE),1)
+GALLEY_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
+		  -fno-sanitize-recover=all
+GALLEY_LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(COVERAGE),1)
+GALLEY_CFLAGS  += --coverage -O0
+GALLEY_LDFLAGS += --coverage
+endif
+
+ALL_CFLAGS  = $(GALLEY_CPPFLAGS) $(CPPFLAGS) $(GALLEY_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(GALLEY_LDFLAGS) $(LDFLAGS)
+
+TOOLS   = $(sort $(basename $(notdir $(wildcard cmd/*.c))))
+BIN     = $(addprefix bin/,$(TOOLS))
+LIBSRC  = $(sort $(wildcard lib/*.c))
+LIBOBJ  = $(LIBSRC:.c=.o)
+LIB     = lib/libgalley.a
+UNITSRC = $(sort $(wildcard tests/unit/*.c))
+UNIT    = $(UNITSRC:.c=.t)
+MAN     = $(sort $(wildcard man/*.1 man/*.7))
+
+TESTS   = $(UNIT) $(sort $(wildcard tests/cli/*.t tests/emulators/*/*.t))
+SHELL_SCRIPTS = .ci/run $(sort $(wildcard tests/*.sh tests/cli/*.t \
+		tests/emulators/*/*.sh tests/bench/*.sh tests/examples/*.sh))
+
+# Debian packages needed to build and test.
+DEPS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
+       python3 python3-consul python3-marathon curl openssl \
+       haproxy iptables iproute2 util-linux procps wrk \
+       valgrind cppcheck shellcheck mandoc clang
+
+.SECONDARY: $(BIN:bin/%=cmd/%.o)
+.PHONY: all check check-deps deps lint install uninstall clean FORCE
+
+all: $(BIN)
+
+# Rebuild everything when the compiler or flags change (SANITIZE=1, CC=clang).
+build/flags: FORCE
+	@mkdir -p build
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+
+lib/%.o: lib/%.c build/flags
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+cmd/%.o: cmd/%.c build/flags
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+bin/%: cmd/%.o $(LIB)
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(GALLEY_LIBS) $(LDLIBS)
+
+tests/unit/%.t: tests/unit/%.c tests/unit/tap.h $(LIB) build/flags
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB) \
+	    $(GALLEY_LIBS) $(LDLIBS)
+
+-include $(LIBOBJ:.o=.d) $(BIN:bin/%=cmd/%.d) $(UNIT:.t=.d)
+
+# `make check`: install what is missing (as root), build, run every test.
+check: check-deps all $(UNIT)
+	PATH="$(CURDIR)/bin:$$PATH" GALLEY_ROOT="$(CURDIR)" PYTHON=$(PYTHON) \
+	    prove -j$(PROVE_JOBS) $(PROVE_FLAGS) $(TESTS)
+
+check-deps:
+	@missing=$$(for p in $(DEPS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make: missing Debian packages:" $$missing; \
+	    $(MAKE) --no-print-directory deps; \
+	fi
+
+deps:
+	@missing=$$(for p in $(DEPS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "make deps: nothing missing"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	    echo "make deps: run as root, or: apt-get install $$missing" >&2; exit 2; \
+	fi; \
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing
+
+lint: all
+	cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr \
+	    --enable=warning,style,performance,portability \
+	    --suppress=missingIncludeSystem --suppress=variableScope \
+	    --suppress=unusedStructMember -Ilib lib cmd tests/unit
+	mandoc -Tlint -Wwarning $(MAN)
+	shellcheck -s sh -x $(SHELL_SCRIPTS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANPREFIX)/man1
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
+	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man1/,$(notdir $(wildcard man/*.1)))
+
+clean:
+	rm -rf bin build tests/trash
+	rm -f $(LIB) lib/*.o lib/*.d cmd/*.o cmd/*.d tests/unit/*.t \
+	    tests/unit/*.d lib/*.gcda lib/*.gcno cmd/*.gcda cmd/*.gcno
