@@ -60,7 +60,7 @@ DEPS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
        valgrind cppcheck shellcheck mandoc clang
 
 .SECONDARY: $(BIN:bin/%=cmd/%.o)
-.PHONY: all check check-deps deps lint install uninstall clean FORCE
+.PHONY: all bench check check-deps deps lint install uninstall clean FORCE
 
 all: $(BIN)
 
@@ -137,3 +137,21 @@ clean:
 	rm -rf bin build tests/trash
 	rm -f $(LIB) lib/*.o lib/*.d cmd/*.o cmd/*.d tests/unit/*.t \
 	    tests/unit/*.d lib/*.gcda lib/*.gcno cmd/*.gcda cmd/*.gcno
+
+# `make bench`: each tests/bench/<tool>.sh measures one tool against the
+# shell way and writes tests/bench/<tool>.md; RESULTS.md gathers them.
+# BENCH=name runs one.
+BENCH_SCRIPTS = $(if $(BENCH),tests/bench/$(BENCH).sh,$(sort $(wildcard tests/bench/*.sh)))
+bench: check-deps all
+	@for s in $(BENCH_SCRIPTS); do \
+	    echo "== $$s"; \
+	    PATH="$(CURDIR)/bin:$$PATH" GALLEY_ROOT="$(CURDIR)" PYTHON=$(PYTHON) \
+	        sh $$s || exit 1; \
+	done
+	@{ echo "# Benchmarks"; echo; \
+	   echo "Written by \`make bench\` (one section per tests/bench/*.sh)."; \
+	   echo "Each section gives the command that reproduces it."; \
+	   for f in $(sort $(wildcard tests/bench/*.md)); do \
+	       [ "$${f##*/}" = RESULTS.md ] && continue; echo; cat "$$f"; done; \
+	 } > tests/bench/RESULTS.md
+	@echo "bench: wrote tests/bench/RESULTS.md"
