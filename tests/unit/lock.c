@@ -40,7 +40,10 @@ main(void)
 	fd = lock_path(path, 0);
 	pid = fork();
 	if (pid == 0) {
-		int f = lock_path(path, 5000);
+		int f;
+
+		close(fd);	/* the inherited copy shares the parent's lock */
+		f = lock_path(path, 5000);
 
 		_exit(f >= 0 ? 0 : 1);
 	}
