@@ -1,0 +1,288 @@
+/* See COPYING for copyright and license details. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "json.h"
+#include "kv.h"
+#include "util.h"
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+kv_base64_decode(const char *in, size_t n, struct buf *out)
+{
+	size_t i, pad = 0;
+	int v[4], j;
+
+	if (n % 4 != 0)
+		return -1;
+	if (n > 0 && in[n - 1] == '=')
+		pad++;
+	if (n > 1 && in[n - 2] == '=')
+		pad++;
+	for (i = 0; i < n; i += 4) {
+		int last = i + 4 == n;
+
+		for (j = 0; j < 4; j++) {
+			if (last && j >= 4 - (int)pad) {
+				v[j] = 0;
+				continue;
+			}
+			v[j] = b64val((unsigned char)in[i + j]);
+			if (v[j] < 0)
+				return -1;
+		}
+		buf_addc(out, (char)(v[0] << 2 | v[1] >> 4));
+		if (!last || pad < 2)
+			buf_addc(out, (char)((v[1] & 15) << 4 | v[2] >> 2));
+		if (!last || pad < 1)
+			buf_addc(out, (char)((v[2] & 3) << 6 | v[3]));
+	}
+	return 0;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct kv_entry *)a)->key,
+	    ((const struct kv_entry *)b)->key);
+}
+
+int
+kv_decode(const char *json, size_t len, struct kv_list *out, char *err,
+    size_t errlen)
+{
+	const cJSON *item;
+	char perr[256];
+	cJSON *root;
+	size_t i = 0;
+
+	root = json_parse(json, len, "response", perr, sizeof(perr));
+	if (root == NULL) {
+		snprintf(err, errlen, "not JSON (%s)", perr + strlen("response:"));
+		return -1;
+	}
+	if (!cJSON_IsArray(root)) {
+		snprintf(err, errlen, "not a JSON array of KV entries");
+		cJSON_Delete(root);
+		return -1;
+	}
+	out->n = (size_t)cJSON_GetArraySize(root);
+	out->v = ecalloc(out->n, sizeof(*out->v));
+	cJSON_ArrayForEach(item, root) {
+		const char *key = json_get_string(item, "Key");
+		const cJSON *val = cJSON_GetObjectItemCaseSensitive(item, "Value");
+		struct buf b = BUF_INIT;
+
+		if (key == NULL) {
+			snprintf(err, errlen, "entry %zu has no Key", i);
+			goto fail;
+		}
+		if (cJSON_IsString(val)) {
+			if (kv_base64_decode(val->valuestring,
+			    strlen(val->valuestring), &b) < 0) {
+				snprintf(err, errlen, "key %s: Value is not base64", key);
+				buf_free(&b);
+				goto fail;
+			}
+		} else if (val != NULL && !cJSON_IsNull(val)) {
+			snprintf(err, errlen, "key %s: Value is neither base64 nor null", key);
+			goto fail;
+		}
+		out->v[i].key = estrdup(key);
+		out->v[i].len = b.len;
+		out->v[i].value = buf_detach(&b);
+		i++;
+	}
+	cJSON_Delete(root);
+	qsort(out->v, out->n, sizeof(*out->v), cmp_entry);
+	return 0;
+fail:
+	out->n = i;
+	kv_list_free(out);
+	cJSON_Delete(root);
+	return -1;
+}
+
+int
+kv_env_protected(const char *name)
+{
+	const char *p;
+
+	if (strcmp(name, "HOST") == 0 || strcmp(name, "PORT") == 0 ||
+	    strcmp(name, "PORTS") == 0 || strncmp(name, "PORT_", 5) == 0 ||
+	    strncmp(name, "MARATHON_", 9) == 0 || strncmp(name, "MESOS_", 6) == 0)
+		return 1;
+	if (strncmp(name, "PORT", 4) != 0 || name[4] == '\0')
+		return 0;
+	for (p = name + 4; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+/* The variable name for a key below the prefix; NULL when skipped. */
+static char *
+env_name(const char *key, const char *rest, int flags)
+{
+	struct buf b = BUF_INIT;
+	const char *p;
+	int changed = 0;
+
+	if (rest[0] >= '0' && rest[0] <= '9') {
+		buf_addc(&b, '_');
+		changed = 1;
+	}
+	for (p = rest; *p != '\0'; p++) {
+		char c = *p;
+
+		if (!(isalnum((unsigned char)c) || c == '_') || (c & 0x80)) {
+			c = '_';
+			changed = 1;
+		}
+		if (flags & KV_UPCASE)
+			c = (char)toupper((unsigned char)c);
+		buf_addc(&b, c);
+	}
+	if (changed)
+		log_warn("key %s: not a valid variable name, using %s", key, b.data);
+	return buf_detach(&b);
+}
+
+static int
+cmp_var(const void *a, const void *b)
+{
+	return strcmp(((const struct kv_var *)a)->name,
+	    ((const struct kv_var *)b)->name);
+}
+
+void
+kv_env_map(const struct kv_list *entries, const char *prefix, int flags,
+    struct kv_env *out)
+{
+	size_t plen = strlen(prefix), i, j;
+
+	while (plen > 0 && prefix[plen - 1] == '/')
+		plen--;
+	out->v = ecalloc(entries->n, sizeof(*out->v));
+	out->n = 0;
+	for (i = 0; i < entries->n; i++) {
+		const struct kv_entry *e = &entries->v[i];
+		const char *rest = e->key;
+		char *name;
+
+		if (plen > 0) {
+			if (strncmp(e->key, prefix, plen) != 0 || e->key[plen] != '/')
+				continue;
+			rest = e->key + plen + 1;
+		}
+		if (*rest == '\0' || e->key[strlen(e->key) - 1] == '/')
+			continue;	/* the prefix itself, or a folder */
+		if (memchr(e->value, '\0', e->len) != NULL) {
+			log_warn("key %s: value holds a NUL byte, which an "
+			    "environment cannot carry: skipped", e->key);
+			continue;
+		}
+		name = env_name(e->key, rest, flags);
+		if (e->len + strlen(name) + 1 > KV_VALUE_MAX) {
+			log_warn("key %s: value of %zu bytes is over the kernel's "
+			    "128 KiB limit for one variable: skipped", e->key, e->len);
+			free(name);
+			continue;
+		}
+		if (kv_env_protected(name)) {
+			log_warn("key %s: %s is set by Marathon: dropped", e->key, name);
+			free(name);
+			continue;
+		}
+		/* Entries come in key order: a later key replaces an earlier one. */
+		for (j = 0; j < out->n; j++)
+			if (strcmp(out->v[j].name, name) == 0)
+				break;
+		if (j < out->n) {
+			log_warn("keys %s and %s both map to %s: using %s",
+			    out->v[j].key, e->key, name, e->key);
+			free(out->v[j].name);
+			free(out->v[j].value);
+			free(out->v[j].key);
+		} else {
+			out->n++;
+		}
+		out->v[j].name = name;
+		out->v[j].value = estrndup(e->value, e->len);
+		out->v[j].key = estrdup(e->key);
+	}
+	qsort(out->v, out->n, sizeof(*out->v), cmp_var);
+}
+
+static uint64_t
+fnv(uint64_t h, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+uint64_t
+kv_env_hash(const struct kv_env *env)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < env->n; i++) {
+		h = fnv(h, env->v[i].name, strlen(env->v[i].name) + 1);
+		h = fnv(h, env->v[i].value, strlen(env->v[i].value) + 1);
+	}
+	return h;
+}
+
+void
+kv_list_free(struct kv_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void
+kv_env_free(struct kv_env *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		free(e->v[i].name);
+		free(e->v[i].value);
+		free(e->v[i].key);
+	}
+	free(e->v);
+	e->v = NULL;
+	e->n = 0;
+}

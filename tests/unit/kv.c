@@ -1,0 +1,214 @@
+/* See COPYING for copyright and license details. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kv.h"
+#include "log.h"
+#include "tap.h"
+#include "util.h"
+
+static char *
+b64(const char *s)
+{
+	struct buf b = BUF_INIT;
+	char *out;
+
+	if (kv_base64_decode(s, strlen(s), &b) < 0) {
+		buf_free(&b);
+		return estrdup("(invalid)");
+	}
+	out = buf_detach(&b);
+	return out;
+}
+
+#define B64(in, want) do { \
+	char *o_ = b64(in); \
+	is_str(o_, want, "base64 '%s'", in); \
+	free(o_); \
+} while (0)
+
+static void
+test_base64(void)
+{
+	B64("", "");
+	B64("Ng==", "6");
+	B64("YWI=", "ab");
+	B64("YWJj", "abc");
+	B64("aGVsbG8gd29ybGQ=", "hello world");
+	B64("Pz8/Pw==", "????");
+	B64("-_8=", "(invalid)");
+	B64("YWJ", "(invalid)");
+	B64("Y=Jj", "(invalid)");
+	B64("YW Jj", "(invalid)");
+}
+
+/* Run kv_env_map with stderr captured; returns the warnings. */
+static char *
+map(const char *json, const char *prefix, int flags, struct kv_env *env)
+{
+	char path[] = "/tmp/galley-kv-XXXXXX", err[256], *data = NULL;
+	struct kv_list l = KV_LIST_INIT;
+	int fd = mkstemp(path), saved = dup(2);
+	size_t len;
+
+	fflush(stderr);
+	dup2(fd, 2);
+	if (kv_decode(json, strlen(json), &l, err, sizeof(err)) == 0)
+		kv_env_map(&l, prefix, flags, env);
+	else
+		fprintf(stderr, "decode: %s\n", err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	util_read_file(path, 65536, &data, &len);
+	unlink(path);
+	kv_list_free(&l);
+	return data;
+}
+
+static const char *
+val(const struct kv_env *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		if (strcmp(e->v[i].name, name) == 0)
+			return e->v[i].value;
+	return NULL;
+}
+
+static void
+test_map(void)
+{
+	struct kv_env e = KV_ENV_INIT, e2 = KV_ENV_INIT;
+	char *w;
+	/* Keys out of order on purpose; values: "6", "x y", null, "$(id)". */
+	const char *doc = "[{\"LockIndex\":0,\"Key\":\"app/s/\",\"Flags\":0,"
+	    "\"Value\":null,\"CreateIndex\":1,\"ModifyIndex\":1},"
+	    "{\"Key\":\"app/s/db/host\",\"Value\":\"eCB5\"},"
+	    "{\"Key\":\"app/s/BUFFER\",\"Value\":\"Ng==\"},"
+	    "{\"Key\":\"app/s/empty\",\"Value\":null},"
+	    "{\"Key\":\"app/s/folder/\",\"Value\":null},"
+	    "{\"Key\":\"app/s/9lives\",\"Value\":\"Ng==\"},"
+	    "{\"Key\":\"app/s/a-b.c\",\"Value\":\"JChpZCk=\"},"
+	    "{\"Key\":\"app/s/PORT0\",\"Value\":\"Ng==\"},"
+	    "{\"Key\":\"app/s/MARATHON_APP_ID\",\"Value\":\"Ng==\"},"
+	    "{\"Key\":\"app/s/nul\",\"Value\":\"YQBi\"},"
+	    "{\"Key\":\"app/other\",\"Value\":\"Ng==\"},"
+	    "{\"Key\":\"app/s2/x\",\"Value\":\"Ng==\"}]";
+
+	w = map(doc, "app/s", 0, &e);
+	is_int(e.n, 5, "five variables");
+	is_str(val(&e, "BUFFER"), "6", "a plain key");
+	is_str(val(&e, "db_host"), "x y", "a nested key: / becomes _");
+	is_str(val(&e, "empty"), "", "null is the empty string");
+	is_str(val(&e, "_9lives"), "6", "a leading digit gets a _");
+	is_str(val(&e, "a_b_c"), "$(id)", "other characters become _, the value untouched");
+	ok(val(&e, "folder_") == NULL && val(&e, "") == NULL, "folders skipped");
+	ok(val(&e, "PORT0") == NULL && val(&e, "MARATHON_APP_ID") == NULL,
+	    "Marathon's variables protected");
+	ok(val(&e, "nul") == NULL, "a value with NUL skipped");
+	ok(val(&e, "other") == NULL && val(&e, "x") == NULL,
+	    "keys outside the prefix (app/s2 is not app/s) ignored");
+	ok(strcmp(e.v[0].name, "BUFFER") == 0 && strcmp(e.v[4].name, "empty") == 0,
+	    "sorted by name");
+	ok(w != NULL && strstr(w, "key app/s/db/host: not a valid variable name, "
+	    "using db_host\n") != NULL, "warned about db/host");
+	ok(strstr(w, "key app/s/9lives: not a valid variable name, using _9lives\n")
+	    != NULL, "warned about 9lives");
+	ok(strstr(w, "key app/s/PORT0: PORT0 is set by Marathon: dropped\n") != NULL,
+	    "warned about PORT0");
+	ok(strstr(w, "key app/s/nul: value holds a NUL byte") != NULL, "warned about NUL");
+	ok(strstr(w, "$(id)") == NULL && strstr(w, "x y") == NULL,
+	    "no value in any warning");
+	free(w);
+
+	w = map(doc, "app/s/", KV_UPCASE, &e2);
+	ok(val(&e2, "DB_HOST") != NULL && val(&e2, "EMPTY") != NULL,
+	    "--upcase; a trailing / on the prefix is the same prefix");
+	ok(kv_env_hash(&e) != kv_env_hash(&e2), "different names, different hash");
+	free(w);
+	kv_env_free(&e2);
+
+	w = map("[{\"Key\":\"p/a\",\"Value\":\"MQ==\"},{\"Key\":\"p/A\",\"Value\":\"Mg==\"}]",
+	    "p", KV_UPCASE, &e2);
+	is_int(e2.n, 1, "a collision leaves one variable");
+	is_str(val(&e2, "A"), "1", "the later key in key order wins (p/a after p/A)");
+	ok(w != NULL && strstr(w, "keys p/A and p/a both map to A: using p/a") != NULL,
+	    "collision warned");
+	free(w);
+	kv_env_free(&e2);
+
+	w = map("[{\"Key\":\"p/b\",\"Value\":\"eCB5\"},{\"Key\":\"p/a\",\"Value\":\"Ng==\"}]",
+	    "p", 0, &e2);
+	{
+		struct kv_env e3 = KV_ENV_INIT;
+		char *w3 = map("[{\"Key\":\"p/a\",\"Value\":\"Ng==\"},{\"Key\":\"p/b\","
+		    "\"Value\":\"eCB5\"}]", "p", 0, &e3);
+
+		ok(kv_env_hash(&e2) == kv_env_hash(&e3),
+		    "the hash ignores the order of the response");
+		kv_env_free(&e3);
+		free(w3);
+	}
+	free(w);
+	kv_env_free(&e2);
+	kv_env_free(&e);
+}
+
+static void
+test_big(void)
+{
+	size_t n = 200 * 1024, enc = (n + 2) / 3 * 4, i;
+	char *doc = malloc(enc + 64), *w;
+	struct kv_env e = KV_ENV_INIT;
+
+	strcpy(doc, "[{\"Key\":\"p/big\",\"Value\":\"");
+	for (i = 0; i < enc; i += 4)
+		memcpy(doc + strlen("[{\"Key\":\"p/big\",\"Value\":\"") + i, "YWFh", 4);
+	strcpy(doc + strlen("[{\"Key\":\"p/big\",\"Value\":\"") + enc, "\"}]");
+	w = map(doc, "p", 0, &e);
+	is_int(e.n, 0, "a 200 KiB value is skipped");
+	ok(w != NULL && strstr(w, "over the kernel's 128 KiB limit") != NULL,
+	    "with a warning");
+	free(w);
+	free(doc);
+	kv_env_free(&e);
+}
+
+static void
+test_decode_errors(void)
+{
+	static const char *bad[] = {
+		"", "{}", "[{\"Value\":\"Ng==\"}]", "[{\"Key\":\"a\",\"Value\":\"***\"}]",
+		"[{\"Key\":\"a\",\"Value\":5}]", "<html>",
+	};
+	struct kv_list l = KV_LIST_INIT;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(kv_decode(bad[i], strlen(bad[i]), &l, err, sizeof(err)) < 0,
+		    "garbage refused: %s (%s)", bad[i], err);
+	ok(kv_decode("[]", 2, &l, err, sizeof(err)) == 0 && l.n == 0, "[] is empty");
+	kv_list_free(&l);
+}
+
+int
+main(void)
+{
+	log_init("t", 1);
+	test_base64();
+	test_map();
+	test_big();
+	test_decode_errors();
+	ok(kv_env_protected("PORT") && kv_env_protected("PORT10") &&
+	    kv_env_protected("PORTS") && kv_env_protected("PORT_HTTP") &&
+	    kv_env_protected("MESOS_TASK_ID") && kv_env_protected("HOST"),
+	    "protected names");
+	ok(!kv_env_protected("PORTAL") && !kv_env_protected("HOSTNAME") &&
+	    !kv_env_protected("port0") && !kv_env_protected("PORT1X"),
+	    "names that only look alike are not protected");
+	return done_testing();
+}
