@@ -35,7 +35,8 @@ struct http_req {
 
 enum http_fail {
 	HTTP_FAIL_NONE = 0,	/* a response arrived (any status) */
-	HTTP_FAIL_CONNECT,	/* refused, unresolvable, reset, nothing received */
+	HTTP_FAIL_CONNECT,	/* refused or unresolvable: nothing was sent */
+	HTTP_FAIL_RESET,	/* the connection broke: the request may have arrived */
 	HTTP_FAIL_TIMEOUT,
 	HTTP_FAIL_TLS,
 	HTTP_FAIL_TOOBIG,	/* body over max_body */

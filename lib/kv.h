@@ -43,9 +43,6 @@ struct kv_env {
 
 enum { KV_UPCASE = 1 };
 
-/* Standard base64 with padding; returns -1 on invalid input. */
-int kv_base64_decode(const char *in, size_t n, struct buf *out);
-
 /*
  * Decode the body of GET /v1/kv/<prefix>/?recurse: a JSON array of
  * entries with Key and Value (base64 or null). Returns 0, or -1 with a

@@ -7,41 +7,6 @@
 #include "tap.h"
 #include "util.h"
 
-static char *
-b64(const char *s)
-{
-	struct buf b = BUF_INIT;
-	char *out;
-
-	if (kv_base64_decode(s, strlen(s), &b) < 0) {
-		buf_free(&b);
-		return estrdup("(invalid)");
-	}
-	out = buf_detach(&b);
-	return out;
-}
-
-#define B64(in, want) do { \
-	char *o_ = b64(in); \
-	is_str(o_, want, "base64 '%s'", in); \
-	free(o_); \
-} while (0)
-
-static void
-test_base64(void)
-{
-	B64("", "");
-	B64("Ng==", "6");
-	B64("YWI=", "ab");
-	B64("YWJj", "abc");
-	B64("aGVsbG8gd29ybGQ=", "hello world");
-	B64("Pz8/Pw==", "????");
-	B64("-_8=", "(invalid)");
-	B64("YWJ", "(invalid)");
-	B64("Y=Jj", "(invalid)");
-	B64("YW Jj", "(invalid)");
-}
-
 /* Run kv_env_map with stderr captured; returns the warnings. */
 static char *
 map(const char *json, const char *prefix, int flags, struct kv_env *env)
@@ -199,7 +164,6 @@ int
 main(void)
 {
 	log_init("t", 1);
-	test_base64();
 	test_map();
 	test_big();
 	test_decode_errors();

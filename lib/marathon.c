@@ -1,0 +1,338 @@
+/* See COPYING for copyright and license details. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base64.h"
+#include "json.h"
+#include "marathon.h"
+#include "util.h"
+
+static const char *
+flag_or_env(const char *flag, const char *var)
+{
+	const char *v;
+
+	if (flag != NULL)
+		return flag;
+	v = getenv(var);
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* A secret from a file: read once, trailing newlines stripped. */
+static char *
+read_secret(const char *path, char *err, size_t errlen)
+{
+	char *data;
+	size_t len;
+	int e = util_read_file(path, 64 * 1024, &data, &len);
+
+	if (e != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return NULL;
+	}
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = '\0';
+	if (len == 0 || memchr(data, '\0', len) != NULL ||
+	    strpbrk(data, "\r\n") != NULL) {
+		snprintf(err, errlen, "%s: expected one line", path);
+		free(data);
+		return NULL;
+	}
+	return data;
+}
+
+static int
+add_urls(struct marathon *m, const char *list, char *err, size_t errlen)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ","), skip = n;
+		char *u;
+
+		while (n > 0 && isspace((unsigned char)*p))
+			p++, n--, skip--;
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n == 0) {
+			p += skip;
+			p += *p == ',';
+			continue;
+		}
+		if (strncmp(p, "http://", 7) == 0 || strncmp(p, "https://", 8) == 0) {
+			u = estrndup(p, n);
+		} else if (memchr(p, ':', n) != NULL && memmem(p, n, "://", 3) == NULL) {
+			u = emalloc(n + 8);	/* host:port */
+			snprintf(u, n + 8, "http://%.*s", (int)n, p);
+		} else {
+			snprintf(err, errlen, "%.*s: not an http:// or https:// "
+			    "URL or host:port", (int)n, p);
+			return -1;
+		}
+		while (strlen(u) > 0 && u[strlen(u) - 1] == '/')
+			u[strlen(u) - 1] = '\0';
+		m->urls = erealloc(m->urls, (m->nurls + 1) * sizeof(*m->urls));
+		m->urls[m->nurls++] = u;
+		p += skip;
+		p += *p == ',';
+	}
+	if (m->nurls == 0) {
+		snprintf(err, errlen, "no Marathon URL given");
+		return -1;
+	}
+	return 0;
+}
+
+int
+marathon_init(struct marathon *m, const struct marathon_settings *s,
+    char *err, size_t errlen)
+{
+	struct http_opts o = { 0, 0, 0, NULL, NULL, NULL, 0 };
+	const char *urls, *v;
+	struct buf b = BUF_INIT;
+	char *secret;
+
+	memset(m, 0, sizeof(*m));
+	urls = flag_or_env(s->urls, "MARATHON_URL");
+	if (add_urls(m, urls ? urls : MARATHON_DEFAULT_URL, err, errlen) < 0)
+		return -1;
+
+	/* A token wins over basic credentials (DESIGN.md §5). */
+	if (s->token_file != NULL) {
+		if ((secret = read_secret(s->token_file, err, errlen)) == NULL)
+			return -1;
+		buf_printf(&b, "Authorization: token=%s", secret);
+		free(secret);
+		m->auth_source = "--token-file";
+	} else if ((v = getenv("DCOS_ACS_TOKEN")) != NULL && *v != '\0') {
+		buf_printf(&b, "Authorization: token=%s", v);
+		m->auth_source = "DCOS_ACS_TOKEN";
+	} else {
+		if (s->credentials_file != NULL) {
+			if ((secret = read_secret(s->credentials_file, err,
+			    errlen)) == NULL)
+				return -1;
+			m->auth_source = "--credentials-file";
+		} else if ((v = getenv("MARATHON_CREDENTIALS")) != NULL &&
+		    *v != '\0') {
+			secret = estrdup(v);
+			m->auth_source = "MARATHON_CREDENTIALS";
+		} else {
+			secret = NULL;
+		}
+		if (secret != NULL) {
+			if (strchr(secret, ':') == NULL) {
+				snprintf(err, errlen, "%s: expected user:password",
+				    m->auth_source);
+				free(secret);
+				return -1;
+			}
+			buf_adds(&b, "Authorization: Basic ");
+			base64_encode(secret, strlen(secret), &b);
+			memset(secret, 0, strlen(secret));
+			free(secret);
+		}
+	}
+	if (b.len > 0)
+		m->auth = buf_detach(&b);
+
+	o.cacert = flag_or_env(s->cacert, "MARATHON_CACERT");
+	o.insecure = s->insecure;
+	o.timeout_ms = s->timeout_ms;
+	if (http_init(&m->http, &o) < 0) {
+		snprintf(err, errlen, "cannot initialise libcurl");
+		return -1;
+	}
+	return 0;
+}
+
+void
+marathon_free(struct marathon *m)
+{
+	size_t i;
+
+	http_cleanup(&m->http);
+	for (i = 0; i < m->nurls; i++)
+		free(m->urls[i]);
+	free(m->urls);
+	if (m->auth != NULL) {
+		memset(m->auth, 0, strlen(m->auth));
+		free(m->auth);
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+/* May this outcome be retried on the next URL? */
+static int
+try_next(const char *method, const struct http_resp *r, int got)
+{
+	int idempotent = strcmp(method, "GET") == 0 ||
+	    strcmp(method, "DELETE") == 0;
+
+	if (got)
+		return r->status == 502 || r->status == 503;
+	if (r->fail == HTTP_FAIL_CONNECT)
+		return 1;
+	return idempotent && (r->fail == HTTP_FAIL_RESET ||
+	    r->fail == HTTP_FAIL_TIMEOUT);
+}
+
+int
+marathon_request(struct marathon *m, const char *method, const char *path,
+    const char *body, struct http_resp *r)
+{
+	const char *hdrs[] = { "Accept: application/json", m->auth, NULL };
+	struct http_req req = { method, NULL, body, body ? strlen(body) : 0,
+	    NULL, hdrs, 0 };
+	struct buf url = BUF_INIT;
+	size_t i;
+	int got = 0;
+
+	for (i = 0; i < m->nurls; i++) {
+		size_t k = (m->cur + i) % m->nurls;
+		char shown[512];
+
+		buf_reset(&url);
+		buf_printf(&url, "%s%s", m->urls[k], path);
+		req.url = url.data;
+		got = http_request(&m->http, &req, r) == 0;
+		log_debug("%s %s: %s", method, http_display_url(url.data, shown,
+		    sizeof(shown)), got ? "answered" : r->error);
+		if (!try_next(method, r, got) || i + 1 == m->nurls) {
+			if (got || r->fail != HTTP_FAIL_CONNECT)
+				m->cur = k;
+			break;
+		}
+		if (got)
+			log_info("%s %s: HTTP %ld, trying the next Marathon",
+			    method, http_display_url(url.data, shown,
+			    sizeof(shown)), r->status);
+		else
+			log_info("%s %s: %s, trying the next Marathon", method,
+			    http_display_url(url.data, shown, sizeof(shown)),
+			    r->error);
+	}
+	buf_free(&url);
+	return got ? 0 : -1;
+}
+
+const char *
+marathon_url(const struct marathon *m, char *out, size_t n)
+{
+	return http_display_url(m->urls[m->cur], out, n);
+}
+
+const char *
+marathon_error(const struct http_resp *r, char *out, size_t n)
+{
+	const cJSON *details, *d, *e, *deps;
+	const char *msg;
+	struct buf b = BUF_INIT;
+	char perr[64];
+	cJSON *root = NULL;
+
+	if (r->body.len > 0 && !http_body_is_html(r))
+		root = json_parse(r->body.data, r->body.len, "body", perr,
+		    sizeof(perr));
+	msg = root ? json_get_string(root, "message") : NULL;
+	if (msg == NULL) {
+		cJSON_Delete(root);
+		return http_summary(r, out, n);
+	}
+	buf_printf(&b, "HTTP %ld: %s", r->status, msg);
+	details = cJSON_GetObjectItemCaseSensitive(root, "details");
+	if (cJSON_IsString(details)) {
+		buf_printf(&b, ": %s", details->valuestring);
+	} else if (cJSON_IsArray(details)) {
+		cJSON_ArrayForEach(d, details) {
+			const char *path = json_get_string(d, "path");
+
+			cJSON_ArrayForEach(e, json_get_array(d, "errors"))
+				if (cJSON_IsString(e))
+					buf_printf(&b, "; %s: %s",
+					    path && *path ? path : "/", e->valuestring);
+		}
+	}
+	deps = json_get_array(root, "deployments");
+	if (deps != NULL) {
+		buf_adds(&b, " (deployments:");
+		cJSON_ArrayForEach(d, deps)
+			if (json_get_string(d, "id") != NULL)
+				buf_printf(&b, " %s", json_get_string(d, "id"));
+		buf_adds(&b, ")");
+	}
+	snprintf(out, n, "%s", b.data);
+	buf_free(&b);
+	cJSON_Delete(root);
+	return out;
+}
+
+static int
+segment_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			/* '.' separates labels: not first, last or doubled. */
+			if (i == 0 || i + 1 == n || s[i + 1] == '.' ||
+			    s[i - 1] == '-' || s[i + 1] == '-')
+				return 0;
+		} else if (c == '-') {
+			if (i == 0 || i + 1 == n)
+				return 0;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int
+marathon_app_id(const char *id, char *out, size_t n, char *err, size_t errlen)
+{
+	const char *p = id, *last = NULL;
+	size_t len;
+
+	if (*p == '/')
+		p++;
+	if (*p == '\0') {
+		snprintf(err, errlen, "app id '%s' is empty", id);
+		return -1;
+	}
+	while (*p != '\0') {
+		len = strcspn(p, "/");
+		if (!segment_ok(p, len)) {
+			snprintf(err, errlen, "app id '%s': segment '%.*s' must be "
+			    "lower-case letters, digits and '-' (not first or last), "
+			    "with '.' between labels", id, (int)len, p);
+			return -1;
+		}
+		last = p;
+		p += len;
+		if (*p == '/' && p[1] == '\0') {
+			snprintf(err, errlen, "app id '%s' ends with '/'", id);
+			return -1;
+		}
+		p += *p == '/';
+	}
+	if (strcmp(last, "restart") == 0 || strcmp(last, "tasks") == 0 ||
+	    strcmp(last, "versions") == 0) {
+		snprintf(err, errlen, "app id '%s' may not end in '%s'", id, last);
+		return -1;
+	}
+	if ((size_t)snprintf(out, n, "/%s", id[0] == '/' ? id + 1 : id) >= n) {
+		snprintf(err, errlen, "app id '%s' is too long", id);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,77 @@
+/* See COPYING for copyright and license details. */
+/*
+ * marathon: a client for Marathon's REST API over lib/http — a list of
+ * base URLs with failover, HTTP basic or DC/OS token auth, and Marathon's
+ * error bodies turned into one line. struct marathon is caller-owned
+ * (marathon_init, marathon_free) and holds the secret header: nothing
+ * here ever prints it. Responses are lib/http's.
+ */
+#ifndef GALLEY_MARATHON_H
+#define GALLEY_MARATHON_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+struct marathon_settings {
+	const char *urls;		/* comma-separated; NULL: MARATHON_URL */
+	const char *credentials_file;	/* user:password; NULL: MARATHON_CREDENTIALS */
+	const char *token_file;		/* NULL: DCOS_ACS_TOKEN */
+	const char *cacert;		/* NULL: MARATHON_CACERT */
+	int insecure;
+	long timeout_ms;		/* per request; 0: 30 s */
+};
+
+#define MARATHON_DEFAULT_URL "http://localhost:8080"
+
+struct marathon {
+	struct http http;
+	char **urls;		/* base URLs without a trailing slash */
+	size_t nurls;
+	size_t cur;		/* the one that answered last */
+	char *auth;		/* "Authorization: ..." or NULL; secret */
+	const char *auth_source;	/* where it came from, for messages */
+};
+
+/*
+ * Read the settings (flags first, then the environment) and set up the
+ * client. Returns 0, or -1 with why in err (a bad URL, an unreadable
+ * credentials or token file): a usage problem.
+ */
+int marathon_init(struct marathon *m, const struct marathon_settings *s,
+    char *err, size_t errlen);
+void marathon_free(struct marathon *m);
+
+/*
+ * Send method path (path starts with "/v2/...") with an optional JSON
+ * body to the current URL. When nothing was sent (connection refused)
+ * or Marathon answered 502/503 (no leader, overloaded), the next URL is
+ * tried, each at most once; a GET or DELETE is also tried elsewhere
+ * after a reset or a timeout, a PUT or POST never is (it may have
+ * landed: the caller must read the state first). Returns 0 when a
+ * response arrived (any status; a 502/503 from the last URL included),
+ * -1 when no URL gave one (r->fail and r->error from the last).
+ */
+int marathon_request(struct marathon *m, const char *method, const char *path,
+    const char *body, struct http_resp *r);
+
+/* The base URL the last request went to, for messages (no userinfo). */
+const char *marathon_url(const struct marathon *m, char *out, size_t n);
+
+/*
+ * One line for an error response: "HTTP 422: Object is not valid: /id:
+ * must fully match ...", with Marathon's message and details (paths and
+ * errors, or the string details of a 400), the deployments that lock an
+ * app, or for an HTML or empty body just "HTTP 502".
+ */
+const char *marathon_error(const struct http_resp *r, char *out, size_t n);
+
+/*
+ * Check an app id (each segment [a-z0-9]([a-z0-9-]*[a-z0-9])? with '.'
+ * separators; not ending in restart, tasks or versions) and write its
+ * absolute form into out. Returns 0, or -1 with why in err.
+ */
+int marathon_app_id(const char *id, char *out, size_t n, char *err,
+    size_t errlen);
+
+#endif
