@@ -84,7 +84,8 @@ def main(argv):
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     threads = [threading.Thread(target=inst.scheduler, daemon=True),
-               threading.Thread(target=server.serve_forever, daemon=True)]
+               threading.Thread(target=server.serve_forever, args=(0.05,),
+                                daemon=True)]
     for t in threads:
         t.start()
     write_port_file(opts.port_file, port)

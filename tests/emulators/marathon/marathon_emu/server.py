@@ -12,6 +12,7 @@ import json
 import socket
 import ssl
 import struct
+import sys
 import threading
 import time
 import traceback
@@ -62,8 +63,7 @@ class Instance:
 
     def log(self, text):
         line = "%s %s %s\n" % (iso(time.time()), self.name, text)
-        if self.log_file:
-            self.log_file.write(line)
+        (self.log_file or sys.stderr).write(line)
 
     # ---- leadership ------------------------------------------------------
 
@@ -295,9 +295,6 @@ class Handler(BaseHTTPRequestHandler):
             entry["fault"] = fault["kind"]
             if self.fault(fault):
                 return
-        if "//" in path:                # Jetty cleans the path (Addendum)
-            clean = "/" + "/".join(p for p in path.split("/") if p)
-            return self.respond(301, b"", {"Location": inst.url + clean})
         denied = inst.check_auth(self.headers)
         if denied:
             return self.respond(*denied)
