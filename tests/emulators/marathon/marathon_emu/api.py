@@ -91,7 +91,10 @@ class Api:
                     raise message(405, "Method Not Allowed")
                 self._check_media_type(req)
                 with self.engine.lock:
-                    return methods[req.method](req, *m.groups())
+                    try:
+                        return methods[req.method](req, *m.groups())
+                    finally:    # set new deployments going
+                        self.engine.advance(self.engine.clock.now())
         # Jersey's NotFoundException is mapped to 500 in M1 (§1.8)
         raise message(500, "URI not found")
 
@@ -317,7 +320,6 @@ class Api:
                    if k not in ("version", "versionInfo")}
             app["instances"] = max(0, app["instances"] - len(tasks))
             return deployment_result(e.deploy({app_id: app}, req.flag("force", False)))
-        e.advance(e.clock.now())
         return None
 
     def kill_tasks(self, req, raw_id):
@@ -359,7 +361,6 @@ class Api:
         if app_id not in self.engine.queue:
             raise message(404, "Application %s not found in tasks queue." % app_id)
         self.engine.delays.pop(app_id, None)
-        self.engine.advance(self.engine.clock.now())
         return 204, None, {}
 
 

@@ -256,7 +256,8 @@ class Engine:
     def deploy(self, targets, force, restart=()):
         """targets: {app id: new app or None (delete)}. Builds the plan the way
         DeploymentPlan.apply does: Stop, Start(0), then Scale/Restart; the
-        unchanged apps keep their version (GroupVersioningUtil, §1.4)."""
+        unchanged apps keep their version (GroupVersioningUtil, §1.4).
+        The caller runs advance() to set the plan going."""
         version = self.new_version()
         stop, start, main, final = [], [], [], {}
         for app_id, new in targets.items():
@@ -319,7 +320,6 @@ class Engine:
         if steps:
             self.deployments.append(plan)
             self._start_step(plan)
-            self.advance(self.clock.now())
         else:
             self.emit("deployment_success", id=plan["id"], plan=self._light(plan))
         return plan
