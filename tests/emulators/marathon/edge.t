@@ -15,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emutest import HERE, Emu, EmuTest, tap, wait_for  # noqa: E402
+from emutest import HERE, Emu, EmuTest, tap  # noqa: E402
 
 import marathon  # noqa: E402
 

@@ -121,7 +121,7 @@ def check_types(body):
         raise ApiError(422, {"message": "Invalid JSON", "details": bad})
 
 
-def _port_definitions(body, old):
+def _port_definitions(body):
     """Host-network ports: portDefinitions, legacy `ports`, or the default."""
     if body.get("portDefinitions") is not None:
         defs = [dict(d) for d in body["portDefinitions"]]
@@ -214,7 +214,7 @@ def normalize(body, app_id):
         app["container"] = container
     app["networks"] = networks
     if networks[0].get("mode") == "host":
-        app["portDefinitions"] = _port_definitions(body, None)
+        app["portDefinitions"] = _port_definitions(body)
     else:
         app["portDefinitions"] = []
     return app

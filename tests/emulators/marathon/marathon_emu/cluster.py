@@ -87,9 +87,6 @@ class Cluster:
         name = self.leader_record()["leader"]
         return self.members().get(name) if name else None
 
-    def is_leader(self):
-        return self.active
-
     def elect(self):
         """In auto mode, take over when there is no live leader."""
         record = self.leader_record()

@@ -450,7 +450,6 @@ class Handler(BaseHTTPRequestHandler):
     # ---- /_emu -----------------------------------------------------------
 
     def control(self, path, query, body):
-        inst = self.server.inst
         try:
             data = json.loads(body) if body.strip() else {}
             status, out = self.control_route(path, query, data, body)
