@@ -210,6 +210,23 @@ kv_env_hash(const struct kv_env *env)
 	return h;
 }
 
+uint64_t
+kv_list_hash(const struct kv_list *l)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		char len[32];
+
+		h = fnv(h, l->v[i].key, strlen(l->v[i].key) + 1);
+		snprintf(len, sizeof(len), "%zu:", l->v[i].len);
+		h = fnv(h, len, strlen(len));
+		h = fnv(h, l->v[i].value, l->v[i].len);
+	}
+	return h;
+}
+
 void
 kv_list_free(struct kv_list *l)
 {

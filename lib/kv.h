@@ -69,6 +69,9 @@ int kv_env_protected(const char *name);
 /* A hash of the names and values (FNV-1a 64), for "did it change" and logs. */
 uint64_t kv_env_hash(const struct kv_env *env);
 
+/* A hash of the keys and values as read (FNV-1a 64): did the content move? */
+uint64_t kv_list_hash(const struct kv_list *l);
+
 void kv_list_free(struct kv_list *l);
 void kv_env_free(struct kv_env *e);
 

@@ -74,4 +74,15 @@ const char *marathon_error(const struct http_resp *r, char *out, size_t n);
 int marathon_app_id(const char *id, char *out, size_t n, char *err,
     size_t errlen);
 
+/* --- for service-wrapper --- */
+
+/*
+ * POST /v2/apps/<app_id>/restart (app_id absolute, as marathon_app_id
+ * makes it), never with force: a running deployment answers 409 and
+ * stays. Returns as marathon_request; with 200 or 201 the deployment id
+ * is copied into deployment (empty if the body has none).
+ */
+int marathon_restart(struct marathon *m, const char *app_id,
+    struct http_resp *r, char *deployment, size_t n);
+
 #endif

@@ -160,11 +160,39 @@ test_decode_errors(void)
 	kv_list_free(&l);
 }
 
+#define J(s) s, strlen(s)
+
+static void
+test_list_hash(void)
+{
+	struct kv_list a = KV_LIST_INIT, b = KV_LIST_INIT;
+	char err[256];
+
+	kv_decode(J("[{\"Key\":\"p/a\",\"Value\":\"MQ==\"}]"), &a, err,
+	    sizeof(err));
+	kv_decode(J("[{\"Key\":\"p/a\",\"Value\":\"MQ==\"}]"), &b, err,
+	    sizeof(err));
+	ok(a.n == 1 && kv_list_hash(&a) == kv_list_hash(&b),
+	    "list hash: same content, same hash");
+	kv_list_free(&b);
+	kv_decode(J("[{\"Key\":\"p/a\",\"Value\":\"Mg==\"}]"), &b, err,
+	    sizeof(err));
+	ok(kv_list_hash(&a) != kv_list_hash(&b), "list hash: a value counts");
+	kv_list_free(&b);
+	kv_decode(J("[{\"Key\":\"p/a/\",\"Value\":null},"
+	    "{\"Key\":\"p/a\",\"Value\":\"MQ==\"}]"), &b, err, sizeof(err));
+	ok(b.n == 2 && kv_list_hash(&a) != kv_list_hash(&b),
+	    "list hash: a folder key counts (the environment hash decides)");
+	kv_list_free(&a);
+	kv_list_free(&b);
+}
+
 int
 main(void)
 {
 	log_init("t", 1);
 	test_map();
+	test_list_hash();
 	test_big();
 	test_decode_errors();
 	ok(kv_env_protected("PORT") && kv_env_protected("PORT10") &&
