@@ -386,6 +386,11 @@ consul_kv_read(struct consul *c, const char *prefix, uint64_t index,
 	}
 	if (out->index == 0)
 		out->index = 1;
+	if ((http_header(&r, "X-Consul-Knownleader", idx, sizeof(idx)) == 0 &&
+	    strcasecmp(idx, "false") == 0) ||
+	    (http_header(&r, "X-Consul-Lastcontact", idx, sizeof(idx)) == 0 &&
+	    strtoull(idx, NULL, 10) > 0))
+		out->stale = 1;
 	if (r.status == 404) {
 		out->missing = 1;
 		rc = CONSUL_OK;
@@ -411,6 +416,7 @@ consul_read_free(struct consul_read *r)
 	kv_list_free(&r->entries);
 	r->index = 0;
 	r->missing = 0;
+	r->stale = 0;
 	r->status = 0;
 	r->error[0] = '\0';
 }
@@ -419,6 +425,15 @@ static double
 unit_random(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1.0);
+}
+
+static void
+back_off(struct consul_watch *w)
+{
+	long long delay = consul_backoff_ms(++w->failures, unit_random());
+
+	w->next_ms = util_now_ms() + (delay > CONSUL_MIN_GAP_MS ? delay :
+	    CONSUL_MIN_GAP_MS);
 }
 
 enum consul_watch_rc
@@ -434,15 +449,14 @@ consul_watch(struct consul *c, const char *prefix, struct consul_watch *w,
 	w->next_ms = util_now_ms() + CONSUL_MIN_GAP_MS;
 	rc = consul_kv_read(c, prefix, w->index, wait_ms, out);
 	if (rc != CONSUL_OK) {
-		long long delay = consul_backoff_ms(w->failures + 1,
-		    unit_random());
-
-		w->failures++;
+		back_off(w);
 		w->index = 0;
-		w->next_ms = util_now_ms() + (delay > CONSUL_MIN_GAP_MS ? delay :
-		    CONSUL_MIN_GAP_MS);
 		return rc == CONSUL_DENIED ? CONSUL_WATCH_DENIED :
 		    CONSUL_WATCH_ERROR;
+	}
+	if (out->stale) {
+		back_off(w);
+		return CONSUL_WATCH_STALE;
 	}
 	w->failures = 0;
 	next = consul_index_next(w->index, out->index);

@@ -56,11 +56,13 @@ struct consul_read {
 	struct kv_list entries;	/* in key order; empty for a missing prefix */
 	uint64_t index;		/* X-Consul-Index, at least 1 */
 	int missing;		/* 404: no key below the prefix */
+	int stale;		/* not the leader's answer: X-Consul-Knownleader
+				   false, or X-Consul-Lastcontact above 0 */
 	long status;		/* HTTP status, 0 when none arrived */
 	char error[768];	/* why, when not CONSUL_OK */
 };
 
-#define CONSUL_READ_INIT { KV_LIST_INIT, 0, 0, 0, "" }
+#define CONSUL_READ_INIT { KV_LIST_INIT, 0, 0, 0, 0, "" }
 
 /*
  * One GET /v1/kv/<prefix>/?recurse (the trailing '/' always: "app" must
@@ -104,6 +106,8 @@ enum consul_watch_rc {
 	CONSUL_WATCH_SAME,	/* timed out, or the index went back (reset) */
 	CONSUL_WATCH_ERROR,	/* out->error says why; backing off */
 	CONSUL_WATCH_DENIED,	/* 401/403; backing off too */
+	CONSUL_WATCH_STALE,	/* a follower's answer (out->stale): no proof
+				   of anything; the index is kept, backing off */
 };
 
 /*
@@ -112,7 +116,9 @@ enum consul_watch_rc {
  * then reads, blocking up to wait_ms. Applies the index rules: only a
  * newer index is NEW (a new index is no proof of a new content: compare
  * the content). After an error or a reset the index restarts at 0, so
- * the next read returns the current state at once.
+ * the next read returns the current state at once. We ask for the
+ * leader's view (no ?stale): an answer that says it is not the leader's
+ * may be older than what was seen already, so it is STALE, not NEW.
  */
 enum consul_watch_rc consul_watch(struct consul *c, const char *prefix,
     struct consul_watch *w, long long wait_ms, struct consul_read *out);

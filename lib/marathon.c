@@ -350,7 +350,8 @@ marathon_restart(struct marathon *m, const char *app_id, struct http_resp *r,
 	int rc;
 
 	buf_printf(&path, "/v2/apps%s/restart", app_id);
-	rc = marathon_request(m, "POST", path.data, NULL, r);
+	/* No body, but JSON: Marathon's resources consume only JSON (415). */
+	rc = marathon_request(m, "POST", path.data, "", r);
 	buf_free(&path);
 	if (n > 0)
 		deployment[0] = '\0';

@@ -50,6 +50,11 @@ static const char *const responses[][2] = {
 	{ "200 OK\r\nX-Consul-Index: 12", "[]" },
 	{ "429 Too Many Requests", "RPC rate limit exceeded" },
 	{ "200 OK\r\nX-Consul-Index: abc", "[]" },
+	/* 13: a follower lagging behind */
+	{ "200 OK\r\nX-Consul-Index: 9\r\nX-Consul-Knownleader: true\r\n"
+	  "X-Consul-Lastcontact: 100", "[]" },
+	/* 14: no leader known */
+	{ "200 OK\r\nX-Consul-Index: 30\r\nX-Consul-Knownleader: false", "[]" },
 };
 #define NRESP (sizeof(responses) / sizeof(responses[0]))
 
@@ -377,10 +382,20 @@ test_reads(void)
 	    strstr(rd.error, "X-Consul-Index") != NULL,
 	    "watch: an index that is not a number is an error");
 
+	w.index = 12;
+	wr = consul_watch(&c, "app/web", &w, 1000, &rd);
+	last_request();
+	ok(wr == CONSUL_WATCH_STALE && rd.stale && w.index == 12 && w.failures == 3,
+	    "watch: a follower's older answer is STALE; the index is kept");
+	wr = consul_watch(&c, "app/web", &w, 1000, &rd);
+	last_request();
+	ok(wr == CONSUL_WATCH_STALE && w.index == 12,
+	    "watch: X-Consul-Knownleader: false is STALE too");
+
 	/* The server is done: refused. */
 	waitpid(server_pid, NULL, 0);
 	wr = consul_watch(&c, "app/web", &w, 1000, &rd);
-	ok(wr == CONSUL_WATCH_ERROR && w.failures == 3 &&
+	ok(wr == CONSUL_WATCH_ERROR && w.failures == 5 &&
 	    strstr(rd.error, "GET http://127.0.0.1:") != NULL,
 	    "watch: refused is an error naming the URL");
 	consul_kv_url(&c, "a b/ü", addr, sizeof(addr));
