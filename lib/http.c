@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "log.h"
 #include "util.h"
 
 #ifndef GALLEY_VERSION
@@ -260,6 +261,7 @@ http_summary(const struct http_resp *resp, char *out, size_t n)
 		snprintf(out, n, "HTTP %ld: %.*s", resp->status, (int)len, p);
 	else
 		snprintf(out, n, "HTTP %ld", resp->status);
+	log_flatten(out);
 	return out;
 }
 
@@ -274,7 +276,8 @@ http_display_url(const char *url, char *out, size_t n)
 	}
 	scheme += 3;
 	slash = scheme + strcspn(scheme, "/?#");
-	at = memchr(scheme, '@', (size_t)(slash - scheme));
+	/* The last '@': a password may hold one, as curl reads it. */
+	at = memrchr(scheme, '@', (size_t)(slash - scheme));
 	if (at == NULL)
 		snprintf(out, n, "%s", url);
 	else

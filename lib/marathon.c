@@ -267,6 +267,7 @@ marathon_error(const struct http_resp *r, char *out, size_t n)
 		buf_adds(&b, ")");
 	}
 	snprintf(out, n, "%s", b.data);
+	log_flatten(out);	/* Jackson's messages hold line breaks */
 	buf_free(&b);
 	cJSON_Delete(root);
 	return out;

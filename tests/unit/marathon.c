@@ -63,6 +63,10 @@ test_errors(void)
 	is_str(err_of(400, "application/json", "{\"message\":\"Invalid JSON\","
 	    "\"details\":\"Unexpected end-of-input\"}"),
 	    "HTTP 400: Invalid JSON: Unexpected end-of-input", "400 with string details");
+	is_str(err_of(400, "application/json", "{\"message\":\"Invalid JSON\","
+	    "\"details\":\"Unexpected character\\n at [Source: x; line: 1]\"}"),
+	    "HTTP 400: Invalid JSON: Unexpected character  at [Source: x; line: 1]",
+	    "Jackson's line breaks become spaces (found by tests/fuzz/marathon)");
 	is_str(err_of(409, "application/json", "{\"message\":\"App is locked by one or "
 	    "more deployments.\",\"deployments\":[{\"id\":\"97c1\"},{\"id\":\"ab\"}]}"),
 	    "HTTP 409: App is locked by one or more deployments. (deployments: 97c1 ab)",
