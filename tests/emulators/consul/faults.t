@@ -2,6 +2,7 @@
 # See COPYING for copyright and license details.
 """Fault injection, no leader, a stale follower, the control endpoint and
 request log, --state-dir across a restart, TLS, and the sh helper emu.sh."""
+import base64
 import http.client
 import json
 import os
@@ -282,7 +283,6 @@ consul_emu_stop
         entries = json.load(open(os.path.join(d, "kv.json")))
         self.assertEqual([(e["Key"], e["Flags"]) for e in entries],
                          [("app/flagged", 5), ("app/sp ace", 0)])
-        import base64
         self.assertEqual(base64.b64decode(entries[1]["Value"]), b"a $(b) `c`\nd")
         log = [json.loads(line) for line in open(os.path.join(d, "log.ndjson"))]
         self.assertEqual([r["method"] for r in log], ["PUT"] * 4 + ["DELETE", "PUT", "GET"])

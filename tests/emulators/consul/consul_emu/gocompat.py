@@ -41,23 +41,6 @@ def parse_duration(text):
     return sign * total
 
 
-def format_duration(seconds):
-    """Go's Duration.String() for whole milliseconds and above."""
-    if seconds == 0:
-        return "0s"
-    ms = int(round(seconds * 1000))
-    h, ms = divmod(ms, 3600000)
-    m, ms = divmod(ms, 60000)
-    s = ms / 1000.0
-    out = ""
-    if h:
-        out += "%dh" % h
-    if h or m:
-        out += "%dm" % m
-    out += ("%.3f" % s).rstrip("0").rstrip(".") + "s"
-    return out
-
-
 def parse_uint(text):
     """strconv.ParseUint(text, 10, 64); ValueError carries Go's message."""
     if not re.fullmatch(r"[0-9]+", text):

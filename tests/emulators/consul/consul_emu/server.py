@@ -84,9 +84,6 @@ class Instance:
         with self.log_lock:
             (self.log_file or sys.stderr).write(line)
 
-    def acl_default(self):
-        return self.acl.default
-
     def query_timeout(self, wait):
         """RPCQueryTimeout: default when absent or <= 0, clamp, + wait/16 jitter."""
         t = wait if wait is not None and wait > 0 else self.opts.default_query_time
@@ -335,6 +332,10 @@ class Handler(BaseHTTPRequestHandler):
         entry["status"] = self.status
         entry["index"] = self.index_sent
         entry["ms"] = int((time.monotonic() - start) * 1000)
+        inst.log("%s %s%s %s index=%s %dms%s" % (
+            self.command, path, "?" + entry["query"] if entry["query"] else "",
+            self.status if self.status is not None else "-", self.index_sent, entry["ms"],
+            " fault=" + entry["fault"] if entry["fault"] else ""))
 
     def token(self, values):
         """parseTokenInternal: ?token=, then X-Consul-Token, then Bearer."""

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 
-from .gocompat import decode_bytes, encode_str
+from .gocompat import decode_bytes
 from .radix import Tree, Watch
 
 
