@@ -16,8 +16,10 @@ import ssl
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
+from emucommon import write_port_file  # noqa: E402
 from consul_emu.acl import Acl  # noqa: E402
 from consul_emu.gocompat import parse_duration  # noqa: E402
 from consul_emu.server import Handler, Instance, Server  # noqa: E402
@@ -61,13 +63,6 @@ def parse_args(argv):
     except ValueError as e:
         p.error(str(e))
     return opts
-
-
-def write_port_file(path, port):
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write("%d\n" % port)
-    os.rename(tmp, path)
 
 
 def reaper(inst):

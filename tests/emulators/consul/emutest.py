@@ -1,15 +1,9 @@
 # See COPYING for copyright and license details.
 """Helpers for the emulator's own tests: start and stop instances, raw
 HTTP requests on fresh or kept-alive connections, polling with deadlines."""
-import http.client
 import json
 import os
-import shutil
-import signal
-import ssl
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -18,36 +12,16 @@ from urllib.parse import quote
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import tap  # noqa: E402,F401  (re-exported for the .t files)
+from emucommon import EmuProcess, wait_for  # noqa: E402,F401
 
 EMULATOR = os.path.join(HERE, "emulator.py")
 
 
-class Emu:
+class Emu(EmuProcess):
     """One emulator process on an ephemeral port."""
 
     def __init__(self, *args, scratch=None):
-        self.dir = scratch or tempfile.mkdtemp(prefix="consul-emu-test-")
-        self.own_dir = scratch is None
-        port_file = os.path.join(self.dir, "port.%d" % time.monotonic_ns())
-        self.log = os.path.join(self.dir, "emu.log")
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(["/usr/bin/python3", EMULATOR, "--port-file",
-                                          port_file] + list(args),
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("emulator did not start:\n" + open(self.log).read())
-            time.sleep(0.02)
-        self.port = int(open(port_file).read())
-        self.tls = "--tls-cert" in args
-        self.url = "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
-
-    def connect(self, timeout=10):
-        if self.tls:
-            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
-                                               context=ssl._create_unverified_context())
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        super().__init__(EMULATOR, args, scratch, prefix="consul-emu-test-")
 
     def request(self, method, path, body=None, headers=None, timeout=10, conn=None):
         """(status, headers, body bytes). Pass conn to reuse a connection."""
@@ -94,19 +68,6 @@ class Emu:
     def requests(self):
         return self.ctl("GET", "/requests")
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.own_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-        return self.proc.returncode
-
-
 class Async:
     """A request in a thread: start it, do something, then .result()."""
 
@@ -135,18 +96,6 @@ class Async:
         if self.err is not None:
             raise self.err
         return self.out
-
-
-def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
-    """Poll until predicate() is truthy; returns its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 class EmuTest(unittest.TestCase):

@@ -202,13 +202,8 @@ class Txn:
         if child is None or not search.startswith(child.prefix):
             return None
         old = self._delete(child, search[len(child.prefix):])
-        if old is None:
-            return None
-        self._write(n)
-        if child.leaf is None and not child.edges:
-            del n.edges[label]
-            if n is not root and len(n.edges) == 1 and n.leaf is None:
-                self._merge_child(n)
+        if old is not None:
+            self._prune(n, label, child)
         return old
 
     def delete_prefix(self, prefix):
@@ -231,7 +226,6 @@ class Txn:
         return count
 
     def _delete_prefix(self, n, search):
-        root = self.tree.root
         if not search:
             count = self._track_all(n)
             self.written.add(n)
@@ -246,14 +240,17 @@ class Txn:
             return None
         rest = b"" if len(child.prefix) > len(search) else search[len(child.prefix):]
         count = self._delete_prefix(child, rest)
-        if count is None:
-            return None
+        if count is not None:
+            self._prune(n, label, child)
+        return count
+
+    def _prune(self, n, label, child):
+        """After a delete below n: drop an empty child, merge a lone one."""
         self._write(n)
         if child.leaf is None and not child.edges:
             del n.edges[label]
-            if n is not root and len(n.edges) == 1 and n.leaf is None:
+            if n is not self.tree.root and len(n.edges) == 1 and n.leaf is None:
                 self._merge_child(n)
-        return count
 
     def commit(self):
         for w in self.closed:

@@ -4,7 +4,6 @@ blocking queries, /v1/status, faults, the /_emu control endpoint and the
 request log. See README.md for what is emulated and how."""
 import collections
 import email.utils
-import fnmatch
 import gzip
 import itertools
 import json
@@ -18,6 +17,8 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
+
+from emucommon import Faults, control_route, read_chunked
 
 from .acl import Acl, AclError
 from .gocompat import (clean_path, encode_str, marshal, parse_duration, parse_query,
@@ -66,8 +67,7 @@ class Instance:
         self.requests = collections.deque(maxlen=20000)
         self.request_seq = itertools.count(1)
         self.conn_seq = itertools.count(1)
-        self.faults = []
-        self.faults_lock = threading.Lock()
+        self.faults = Faults(FAULT_KINDS, matchers=("blocking",))
         self.stopping = threading.Event()
         self.wake = threading.Condition()   # sleeping faults: stop, restart
         self.restart_gen = 0
@@ -114,22 +114,6 @@ class Instance:
         for h in conns:
             if h is not keep:
                 h.drop()
-
-    def take_fault(self, method, path, blocking):
-        with self.faults_lock:
-            for fault in self.faults:
-                if fault.get("method") not in (None, method):
-                    continue
-                if fault.get("blocking") is not None and fault["blocking"] != blocking:
-                    continue
-                if not fnmatch.fnmatchcase(path, fault.get("path", "*")):
-                    continue
-                if fault.get("count") is not None:
-                    fault["count"] -= 1
-                    if fault["count"] <= 0:
-                        self.faults.remove(fault)
-                return dict(fault)
-        return None
 
     def view(self, stale):
         """(read function source, KnownLeader, LastContact ms) for a read."""
@@ -226,18 +210,11 @@ class Handler(BaseHTTPRequestHandler):
             return b""
         self.body_pending = False
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            parts, size = [], 0
-            while True:
-                n = int(self.rfile.readline().split(b";")[0], 16)
-                if n == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                size += n
-                if size > 64 << 20:
-                    raise ConsulError(413, "request body too large")
-                parts.append(self.rfile.read(n))
-                self.rfile.readline()
+            try:
+                return read_chunked(self.rfile)
+            except ValueError as e:
+                self.close_connection = True
+                raise ConsulError(413, str(e))
         length = int(self.headers.get("Content-Length") or 0)
         if length > limit:
             self.body_pending = True
@@ -428,7 +405,7 @@ class Handler(BaseHTTPRequestHandler):
     def public(self, path, raw_query, values, qerr, entry):
         inst = self.server.inst
         blocking = entry["blocking"]
-        fault = inst.take_fault(self.command, path, blocking)
+        fault = inst.faults.take(self.command, path, blocking=blocking)
         if fault and self.fault(fault, entry):
             return
         if not printable(path):                 # cleanhttp: 400, no body
@@ -783,30 +760,12 @@ class Handler(BaseHTTPRequestHandler):
             return 200, inst.state()
         if path == "/_emu/kv" and method == "GET":
             return 200, store.dump()
-        if path == "/_emu/requests":
-            if method == "DELETE":
-                inst.requests.clear()
-                return 200, {}
-            entries = list(inst.requests)
-            if "format=ndjson" in raw_query:
-                return 200, b"".join(json.dumps(e).encode() + b"\n" for e in entries)
-            return 200, entries
-        if path == "/_emu/faults" and method == "GET":
-            with inst.faults_lock:
-                return 200, list(inst.faults)
-        if path == "/_emu/faults" and method == "DELETE":
-            with inst.faults_lock:
-                inst.faults.clear()
-            return 200, {}
-        if path == "/_emu/fault" and method == "POST":
-            if data.get("kind") not in FAULT_KINDS:
-                raise ConsulError(400, "kind must be one of " + ", ".join(FAULT_KINDS))
-            fault = dict(data)
-            fault.setdefault("count", 1)
-            with inst.faults_lock:
-                inst.faults.append(fault)
-            inst.log("fault added: %s" % json.dumps(fault))
-            return 200, fault
+        routed = control_route(method, path, raw_query, data, inst.faults, inst.requests,
+                               lambda e: json.dumps(e).encode())
+        if routed is not None:
+            if path == "/_emu/fault" and routed[0] == 200:
+                inst.log("fault added: %s" % json.dumps(routed[1]))
+            return routed
         if path == "/_emu/index-reset" and method == "POST":
             to = int(data["to"])
             if to < 1:
