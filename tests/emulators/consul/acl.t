@@ -119,7 +119,8 @@ class AclDenyTest(EmuTest):
 
 
 class AclAllowTest(EmuTest):
-    ARGS = ("--no-jitter", "--acl-default", "allow", "--token", "lim:deny:private/")
+    ARGS = ("--no-jitter", "--acl-default", "allow", "--token", "lim:deny:private/",
+            "ro:read")
 
     def test_default_allow(self):
         lim = {"X-Consul-Token": "lim"}
@@ -130,6 +131,9 @@ class AclAllowTest(EmuTest):
                                                           headers=lim)], ["app/k"])
         status, h, _ = self.emu.request("GET", "/v1/kv/app/k")
         self.assertEqual(h["X-Consul-Default-Acl-Policy"], "allow")
+        ro = {"X-Consul-Token": "ro"}          # --token A B: two tokens
+        self.assertEqual(self.emu.request("GET", "/v1/kv/private/k", headers=ro)[0], 200)
+        self.assertEqual(self.emu.request("PUT", "/v1/kv/app/k", b"2", ro)[0], 403)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def parse_args(argv):
     p.add_argument("--log")
     p.add_argument("--name")
     p.add_argument("--acl-default", choices=("allow", "deny"))
-    p.add_argument("--token", action="append", metavar="SECRET:POLICY")
+    p.add_argument("--token", action="extend", nargs="+", metavar="SECRET:POLICY")
     p.add_argument("--legacy-index", action="store_true",
                    help="Consul < 1.6: identical PUTs bump ModifyIndex and wake watchers")
     p.add_argument("--tls-cert")
