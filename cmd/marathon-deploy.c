@@ -344,18 +344,19 @@ read_previous(struct marathon *m, const char *id, int force,
 	marathon_follow_leader(m, &r);
 	if (rc == 0) {
 		const char *v = json_get_string(app, "version");
-		const cJSON *d;
+		const cJSON *d, *deps;
 
 		prev->exists = 1;
 		prev->version = estrdup(v ? v : "");
 		if (json_get_int(app, "instances", &prev->instances) < 0)
 			prev->instances = 1;
 		prev->health = has_health_checks(app);
-		if (force)
-			cJSON_ArrayForEach(d, json_get_array(app, "deployments"))
-				log_warn("%s: -f: cancelling deployment %s",
-				    id, json_get_string(d, "id") ?
-				    json_get_string(d, "id") : "?");
+		deps = force ? json_get_array(app, "deployments") : NULL;
+		cJSON_ArrayForEach(d, deps) {
+			log_warn("%s: -f: cancelling deployment %s", id,
+			    json_get_string(d, "id") ? json_get_string(d, "id") :
+			    "?");
+		}
 		cJSON_Delete(app);
 	}
 	http_resp_free(&r);
@@ -378,9 +379,11 @@ accepted(const struct http_resp *r, const char *what)
 	if (d == NULL && http_header(r, "Marathon-Deployment-Id", hdr,
 	    sizeof(hdr)) == 0)
 		d = hdr;
-	if (d == NULL || v == NULL)
-		log_die(1, "%s: HTTP %ld without a deploymentId and version",
-		    what, r->status);
+	if (d == NULL || v == NULL) {
+		log_err("%s: HTTP %ld without a deploymentId and version", what,
+		    r->status);
+		finish("failed", 1);
+	}
 	free(out.deployment);
 	free(out.version);
 	out.deployment = estrdup(d);
@@ -577,8 +580,6 @@ rollback(struct marathon *m, enum rollback how, const char *id,
 		else
 			log_err("%s: rolled back: the app is removed, as it did "
 			    "not exist before", id);
-		free(rdep);
-		free(rver);
 		finish("rolled-back", 4);
 	}
 	if (v == DEPLOY_WAITING)
@@ -587,8 +588,6 @@ rollback(struct marathon *m, enum rollback how, const char *id,
 		log_err("%s", w.why);
 	log_err("%s: the rollback (deployment %s) did not finish: a human must "
 	    "look", id, rdep);
-	free(rdep);
-	free(rver);
 	finish("rollback-failed", 5);
 }
 

@@ -27,11 +27,16 @@ FILE=$(basename "$URL")
 JSON=$(sed "s/\$environment/$ENVIRONMENT/g;s/\$instances/$INSTANCES/g" "$FILE")
 APP_ID=$(echo "$JSON" | jq -r .id)
 
-RESPONSE=$(echo "$JSON" | curl -s -w '\n%{http_code}' -X POST \
-	-H 'Content-Type: application/json' -d @- "http://$MARATHON/v2/apps")
-CODE=$(echo "$RESPONSE" | tail -n 1)
-BODY=$(echo "$RESPONSE" | head -n -1)
-echo "Response code: $CODE, body: $(echo "$BODY" | jq .)"
+# send METHOD URL: the JSON to Marathon; sets CODE, prints the answer.
+send() {
+	RESPONSE=$(echo "$JSON" | curl -s -w '\n%{http_code}' -X "$1" \
+		-H 'Content-Type: application/json' -d @- "$2")
+	CODE=$(echo "$RESPONSE" | tail -n 1)
+	BODY=$(echo "$RESPONSE" | head -n -1)
+	echo "Response code: $CODE, body: $(echo "$BODY" | jq .)"
+}
+
+send POST "http://$MARATHON/v2/apps"
 case $CODE in
 2*)
 	echo "Successfully created $APP_ID"
@@ -44,11 +49,7 @@ case $CODE in
 	;;
 esac
 
-RESPONSE=$(echo "$JSON" | curl -s -w '\n%{http_code}' -X PUT \
-	-H 'Content-Type: application/json' -d @- "http://$MARATHON/v2/apps$APP_ID")
-CODE=$(echo "$RESPONSE" | tail -n 1)
-BODY=$(echo "$RESPONSE" | head -n -1)
-echo "Response code: $CODE, body: $(echo "$BODY" | jq .)"
+send PUT "http://$MARATHON/v2/apps$APP_ID"
 case $CODE in
 2*)
 	echo "Successfully updated $APP_ID"

@@ -28,7 +28,7 @@ export EMU_DIR
 httpd=
 cleanup() {
 	[ -z "$httpd" ] || kill "$httpd" 2>/dev/null || :
-	marathon_emu_stop
+	marathon_emu_stop "${MARATHON_EMU_PID:-}"
 	rm -rf "$work"
 }
 trap cleanup EXIT
