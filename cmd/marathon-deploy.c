@@ -623,7 +623,7 @@ main(int argc, char *argv[])
 	const char *timeout_arg = "10m", *result;
 	char *name, *text, *id, *body, err[1024], num[32];
 	long long timeout, instances = 1, want;
-	int c, force = 0, dry_run = 0, no_wait = 0, strict = 0;
+	int c, force = 0, dry_run = 0, no_wait = 0, strict = 0, health;
 	enum rollback how = ROLLBACK_NONE;
 	enum deploy_verdict v;
 	size_t len;
@@ -728,21 +728,28 @@ main(int argc, char *argv[])
 	def = fill(name, text, len, &vars, strict, argc == 3);
 	id = check_def(name, def);
 	out.app = id;
+	tmpl_vars_free(&vars);
+	free(name);
+	free(text);
 	if (json_get_int(def, "instances", &want) < 0)
 		want = 1;
+	health = has_health_checks(def);
+	body = json_print(def, dry_run);
+	cJSON_Delete(def);
 	if (dry_run) {
-		body = json_print(def, 1);
 		puts(body);
 		free(body);
+		buf_free(&urls);
 		return util_fshut(stdout, "<stdout>") < 0 ? 1 : 0;
 	}
-	body = json_print(def, 0);
 
 	/* 3. Marathon: where the app stands, then one PUT. */
 	if (marathon_init(&m, &ms, err, sizeof(err)) < 0)
 		log_die(2, "%s", err);
+	buf_free(&urls);
 	read_previous(&m, id, force, &prev);
 	status = put(&m, id, body, force, timeout, &prev);
+	free(body);
 	log_info("%s: %s: version %s, deployment %s", id, status == 201 ?
 	    "creating" : "updating", out.version, out.deployment ?
 	    out.deployment : "(unknown)");
@@ -751,8 +758,8 @@ main(int argc, char *argv[])
 		finish("accepted", 0);
 
 	/* 4. Wait for the real outcome. */
-	deploy_watch_init(&w, id, out.deployment, out.version, want,
-	    has_health_checks(def), 0);
+	deploy_watch_init(&w, id, out.deployment, out.version, want, health,
+	    0);
 	v = deploy_wait(&m, &w, util_now_ms() + timeout);
 	switch (v) {
 	case DEPLOY_DONE:

@@ -48,6 +48,11 @@ count() {
 	requests "${2:-$M_URL}" | grep -c -- "$1" || :
 }
 
+# The emulator logs a request before it handles it: a test that moves
+# the clock waits for the answer, so the deployment exists by then.
+PUT_DONE='"method":"PUT".*"status":[0-9]'
+DELETE_DONE='"method":"DELETE".*"status":[0-9]'
+
 # at_least N PATTERN [URL]
 at_least() {
 	[ "$(count "$2" "${3:-$M_URL}")" -ge "$1" ]
@@ -130,9 +135,10 @@ EOF
 
 # deploy_ok NAME TAG INSTANCES: deploy on M and let it finish.
 deploy_ok() {
+	emu DELETE /_emu/requests >/dev/null
 	sim "$1" "$2" >"$1-$2.json"
 	md_start -q -m "$M_URL" "$1-$2.json" staging "$3"
-	test_wait_for 10 at_least 1 "\"method\":\"PUT\",\"path\":\"/v2/apps/$1/staging\""
+	test_wait_for 10 at_least 1 "\"method\":\"PUT\",\"path\":\"/v2/apps/$1/staging\".*\"status\":[0-9]"
 	advance 10
 	md_wait 0
 	emu DELETE /_emu/requests >/dev/null
@@ -225,9 +231,10 @@ test_expect_success 'scale only: the old tasks count, the new one must be health
 '
 
 test_expect_success 'stdout is the deployment id without --json' '
+	emu DELETE /_emu/requests >/dev/null &&
 	sim web v3 >web.json &&
 	md_start -q -m "$M_URL" web.json staging 3 &&
-	test_wait_for 10 at_least 1 "\"method\":\"PUT\"" &&
+	test_wait_for 10 at_least 1 "$PUT_DONE" &&
 	advance 10 &&
 	md_wait 0 &&
 	test_line_count = 1 out &&
@@ -249,10 +256,11 @@ test_expect_success 'someone else overrides the deployment: failed, exit 1' '
 # --- timeouts and rollbacks ----------------------------------------------
 
 test_expect_success 'never healthy: timeout, exit 4, diagnostics with lastTaskFailure' '
+	emu DELETE /_emu/requests >/dev/null &&
 	emu POST /_emu/apps/sick/staging/knobs "{\"neverHealthy\": true}" >/dev/null &&
 	sim sick v1 >sick.json &&
 	md_start -m "$M_URL" --json -t 2s sick.json staging 2 &&
-	test_wait_for 10 at_least 1 "\"method\":\"PUT\"" &&
+	test_wait_for 10 at_least 1 "$PUT_DONE" &&
 	advance 65 &&
 	md_wait 4 &&
 	json_check out "d[\"result\"] == \"timeout\" and d[\"app\"] == \"/sick/staging\"" &&
@@ -278,7 +286,7 @@ test_expect_success '--rollback=previous: PUT the previous version with force, e
 	v1=$("$PYTHON" -c "import json; print(json.load(open(\"app.json\"))[\"app\"][\"version\"])") &&
 	sim rbp v2 >rbp.json &&
 	md_start -m "$M_URL" --json -t 1s --rollback rbp.json staging 2 &&
-	test_wait_for 10 at_least 2 "\"method\":\"PUT\"" &&
+	test_wait_for 10 at_least 2 "$PUT_DONE" &&
 	advance 10 &&
 	md_wait 4 &&
 	json_check out "d[\"result\"] == \"rolled-back\"" &&
@@ -295,7 +303,7 @@ test_expect_success '--rollback=revert: DELETE the deployment, Marathon reverts,
 	deploy_ok rbr v1 2 &&
 	sim rbr v2 >rbr.json &&
 	md_start -m "$M_URL" --json -t 1s --rollback=revert rbr.json staging 2 &&
-	test_wait_for 10 at_least 1 "\"method\":\"DELETE\"" &&
+	test_wait_for 10 at_least 1 "$DELETE_DONE" &&
 	advance 10 &&
 	md_wait 4 &&
 	json_check out "d[\"result\"] == \"rolled-back\"" &&
@@ -309,7 +317,7 @@ test_expect_success '--rollback of a new app removes it' '
 	emu DELETE /_emu/requests >/dev/null &&
 	sim fresh v1 >fresh.json &&
 	md_start -m "$M_URL" --json -t 1s --rollback fresh.json staging 1 &&
-	test_wait_for 10 at_least 1 "\"method\":\"DELETE\"" &&
+	test_wait_for 10 at_least 1 "$DELETE_DONE" &&
 	advance 1 &&
 	md_wait 4 &&
 	json_check out "d[\"result\"] == \"rolled-back\"" &&
@@ -335,7 +343,7 @@ test_expect_success 'a locked app: waits for the other deployment, then deploys'
 	md_start -m "$M_URL" --json lk.json staging 1 &&
 	test_wait_for 10 grep -q "locked by deployment $(json_get other.out deploymentId): waiting" err &&
 	advance 10 &&
-	test_wait_for 10 at_least 3 "\"method\":\"PUT\"" &&
+	test_wait_for 10 at_least 3 "$PUT_DONE" &&
 	advance 10 &&
 	md_wait 0 &&
 	json_check out "d[\"result\"] == \"updated\"" &&
@@ -350,7 +358,7 @@ test_expect_success '-f: overrides the lock (the other deployment is cancelled)'
 	emu DELETE /_emu/requests >/dev/null &&
 	sim lk v5 >lk.json &&
 	md_start -m "$M_URL" --json -f lk.json staging 1 &&
-	test_wait_for 10 at_least 1 "\"method\":\"PUT\"" &&
+	test_wait_for 10 at_least 1 "$PUT_DONE" &&
 	advance 10 &&
 	md_wait 0 &&
 	test_grep "f: cancelling deployment $(json_get other.out deploymentId)" err &&
@@ -393,7 +401,7 @@ test_expect_success 'a PUT whose connection breaks: read the app before sending 
 	emu POST /_emu/fault "{\"path\": \"/v2/apps/*\", \"method\": \"PUT\", \"kind\": \"reset\"}" >/dev/null &&
 	sim web v4 >web.json &&
 	md_start -m "$M_URL" --json web.json staging 3 &&
-	test_wait_for 10 at_least 2 "\"method\":\"PUT\"" &&
+	test_wait_for 10 at_least 1 "$PUT_DONE" &&
 	advance 10 &&
 	md_wait 0 &&
 	test_grep "reading the app before anything else" err &&
