@@ -64,7 +64,7 @@ SHELL_SCRIPTS = .ci/run $(sort $(wildcard tests/*.sh tests/cli/*.t \
 # Debian packages needed to build and test.
 DEPS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
        python3 python3-consul python3-marathon curl openssl \
-       haproxy iptables iproute2 util-linux procps wrk \
+       haproxy iptables iproute2 util-linux procps wrk jq \
        valgrind cppcheck shellcheck mandoc clang clang-tidy \
        clang-tools libclang-rt-14-dev gcovr
 
@@ -196,7 +196,8 @@ coverage: check-deps
 # `make bench`: each tests/bench/<tool>.sh measures one tool against the
 # shell way and writes tests/bench/<tool>.md; RESULTS.md gathers them.
 # BENCH=name runs one.
-BENCH_SCRIPTS = $(if $(BENCH),tests/bench/$(BENCH).sh,$(sort $(wildcard tests/bench/*.sh)))
+# Baselines (tests/bench/*-shell.sh) are run by the benchmarks, not on their own.
+BENCH_SCRIPTS = $(if $(BENCH),tests/bench/$(BENCH).sh,$(filter-out %-shell.sh,$(sort $(wildcard tests/bench/*.sh))))
 bench: check-deps all
 	@for s in $(BENCH_SCRIPTS); do \
 	    echo "== $$s"; \

@@ -157,6 +157,15 @@ http_request(struct http *h, const struct http_req *req,
 
 	if (strcmp(method, "GET") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	/*
+	 * libcurl sends a request again by itself when a reused connection
+	 * dies before the answer starts. A POST, PUT or PATCH may have landed
+	 * then: it goes on a new connection, so that never happens and the
+	 * caller decides.
+	 */
+	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	    strcmp(method, "PATCH") == 0)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (req->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
