@@ -104,8 +104,9 @@ sup_start(struct sup *s, char *const argv[], char *const envp[])
 	return 0;
 }
 
-void
-sup_send(struct sup *s, int sig)
+/* Send sig to the command; stop: it asks the command to stop (--grace). */
+static void
+deliver(struct sup *s, int sig, int stop)
 {
 	char name[32];
 
@@ -114,14 +115,14 @@ sup_send(struct sup *s, int sig)
 	if (kill(s->group ? -s->pid : s->pid, sig) < 0)
 		log_debug("forward %s to %ld:", proc_signal_name(sig, name,
 		    sizeof(name)), (long)s->pid);
-	if (is_stop(sig) && s->grace_ms > 0 && s->kill_at == 0)
+	if (stop && s->grace_ms > 0 && s->kill_at == 0)
 		s->kill_at = util_now_ms() + s->grace_ms;
 }
 
 void
 sup_stop(struct sup *s)
 {
-	sup_send(s, s->rewrite[SIGTERM] ? s->rewrite[SIGTERM] : SIGTERM);
+	deliver(s, s->rewrite[SIGTERM] ? s->rewrite[SIGTERM] : SIGTERM, 1);
 }
 
 static void
@@ -168,9 +169,13 @@ received(struct sup *s, const struct signalfd_siginfo *si, int *sig)
 	if (to != got)
 		log_debug("forwarding %s as %s", proc_signal_name(got, a, sizeof(a)),
 		    to ? proc_signal_name(to, b, sizeof(b)) : "nothing");
-	if (is_stop(to))
+	/* TERM rewritten to QUIT or USR1 is still a request to stop. */
+	if (to != 0 && (is_stop(got) || is_stop(to))) {
 		s->stopping = 1;
-	sup_send(s, to);
+		deliver(s, to, 1);
+	} else {
+		deliver(s, to, 0);
+	}
 	return 0;
 }
 

@@ -19,7 +19,8 @@ struct sup {
 	int group;		/* the command leads its own process group,
 				   and signals go to the group */
 	long long grace_ms;	/* SIGKILL the command this long after a stop
-				   signal went to it (INT, QUIT, TERM); 0: never */
+				   signal (INT, QUIT, TERM, as received or as
+				   rewritten) went to it; 0: never */
 	int rewrite[NSIG];	/* the signal to forward for each one
 				   received; 0 drops it */
 	const char *name;	/* the command, for messages */
@@ -63,12 +64,10 @@ int sup_init(struct sup *s);
 int sup_start(struct sup *s, char *const argv[], char *const envp[]);
 
 /*
- * Send sig to the command (its group with group), when it runs; a stop
- * signal (INT, QUIT, TERM) arms the grace timer.
+ * Ask the command to stop as SIGTERM from outside would (TERM as
+ * rewritten, TERM when dropped), arming the grace timer. It does not set
+ * stopping: that is for requests from outside.
  */
-void sup_send(struct sup *s, int sig);
-
-/* Ask the command to stop as from outside: SIGTERM as rewritten (TERM when dropped). */
 void sup_stop(struct sup *s);
 
 enum sup_event {

@@ -59,6 +59,8 @@ put_env_keys() {
 	consul_emu_put app/env/UTF "grüße ☃ — ok" &&
 	"$PYTHON" -c "import sys; sys.stdout.write(\"x\" * 200 * 1024)" >big &&
 	sw_put_file app/env/BIG big &&
+	"$PYTHON" -c "import sys; sys.stdout.write(\"y\" * 100 * 1024)" >big100 &&
+	sw_put_file app/env/BIG100 big100 &&
 	printf "before\000after" >nul && sw_put_file app/env/NUL nul &&
 	consul_emu_put app/env/PORT0 1 &&
 	consul_emu_put app/env/HOST evil &&
@@ -87,7 +89,7 @@ test_expect_success 'environment: every value byte for byte, no shell, the right
 	    "NEWLINE": b"line one\nline two\n\n",
 	    "UTF": "grüße ☃ — ok".encode(), "PORT0": b"31000", "HOST": b"10.0.0.5",
 	    "MARATHON_APP_ID": b"/app/env", "a_b": b"second",
-	    "INHERITED": b"from-kv",
+	    "INHERITED": b"from-kv", "BIG100": b"y" * 100 * 1024,
 	}
 	bad = [(k, env.get(k), v) for k, v in want.items() if env.get(k) != v]
 	for k in ("BIG", "NUL", "LEAK", "folder", "folder_", "velope", "lope"):
@@ -109,13 +111,13 @@ test_expect_success 'environment: each mapping, drop and skip is warned, by key 
 	test_grep "warning: keys app/env/a-b and app/env/a_b both map to a_b: using app/env/a_b" err &&
 	test_grep "warning: key app/env/NUL: value holds a NUL byte" err &&
 	test_grep "warning: key app/env/BIG: value of 204800 bytes is over" err &&
-	test_grep "app/env/: 12 variables (INHERITED, NEWLINE, NULLV, PLAIN, QUOTES, SPACES, SUBST, UTF, _9lives, a_b, db_host, my_key_x_y) from Consul, hash [0-9a-f]\\{16\\}$" err
+	test_grep "app/env/: 13 variables (BIG100, INHERITED, NEWLINE, NULLV, PLAIN, QUOTES, SPACES, SUBST, UTF, _9lives, a_b, db_host, my_key_x_y) from Consul, hash [0-9a-f]\\{16\\}$" err
 '
 
 test_expect_success 'no KV value in any log line (with -v)' '
 	cp "$TRASH/env.err" err &&
 	for v in plain db.internal dashed nine "a  b" quoted pwned "line one" \
-		grüße "xxxxxxxx" before after evil /other first second from-kv leaked; do
+		grüße "xxxxxxxx" "yyyyyyyy" before after evil /other first second from-kv leaked; do
 		if grep -F -- "$v" err; then echo "value $v logged"; exit 1; fi
 	done
 '
