@@ -169,29 +169,29 @@ test_expect_success ROOT 'as PID 1: orphans reaped, no zombie left, status passe
 	test "$(awk "\$4 == \"sleep\"" ps.out | wc -l)" = 0
 '
 
-test_expect_success ROOT 'as PID 1: TERM from outside is forwarded, exit 143, no re-raise' '
-	unshare --pid --fork --mount-proc service-wrapper --once - "$C" app/sup \
-		sh -c "touch ready; exec sleep 60" 2>err &
-	up=$! &&
-	test_when_finished "test_kill_tree $up" &&
+# pid1_term ARGS...: service-wrapper ARGS as PID 1 of a new PID namespace;
+# once its command has touched ready, TERM from outside; SW_STATUS.
+pid1_term() {
+	unshare --pid --fork --mount-proc service-wrapper "$@" 2>err &
+	up=$!
+	test_when_finished "test_kill_tree $up"
 	test_wait_for 20 test -e ready &&
 	pid1=$(ps -o pid= --ppid "$up" | tr -d " ") &&
 	test -n "$pid1" &&
 	kill -TERM "$pid1" &&
-	sw_wait "$up" &&
+	sw_wait "$up"
+}
+
+test_expect_success ROOT 'as PID 1: TERM from outside is forwarded, exit 143, no re-raise' '
+	pid1_term --once - "$C" app/sup sh -c "touch ready; exec sleep 60" &&
 	test "$SW_STATUS" = 143
 '
 
 test_expect_success ROOT 'as PID 1: a command that ignores TERM, --grace, exit 137' '
-	unshare --pid --fork --mount-proc service-wrapper --once --grace 300ms - "$C" app/sup \
-		sh -c "trap \"\" TERM; touch ready; exec sleep 60" 2>err &
-	up=$! &&
-	test_when_finished "test_kill_tree $up" &&
-	test_wait_for 20 test -e ready &&
-	pid1=$(ps -o pid= --ppid "$up" | tr -d " ") &&
-	kill -TERM "$pid1" &&
-	sw_wait "$up" &&
-	test "$SW_STATUS" = 137
+	pid1_term --once --grace 300ms - "$C" app/sup \
+		sh -c "trap \"\" TERM; touch ready; exec sleep 60" &&
+	test "$SW_STATUS" = 137 &&
+	test_grep "outlived --grace 300ms" err
 '
 
 test_done

@@ -8,12 +8,7 @@ test_description='service-wrapper: N instances under Marathon, one rolling resta
 # shellcheck source=../helpers/service-wrapper.sh
 . "$GALLEY_ROOT/tests/helpers/service-wrapper.sh"
 
-consul_emu_start || exit 1
-CPID=$CONSUL_EMU_PID
-marathon_emu_start || { consul_emu_stop; exit 1; }
-trap 'consul_emu_stop $CPID; marathon_emu_stop' EXIT
-C=$CONSUL_EMU_URL
-M=$MARATHON_EMU_URL
+sw_emulators_start
 
 # serving VALUE: the app runs 4 tasks, no deployment, and each task's
 # command answers VALUE on its port (so it started with that value).

@@ -8,12 +8,7 @@ test_description='service-wrapper: the watch: what is a change, and what is not'
 # shellcheck source=../helpers/service-wrapper.sh
 . "$GALLEY_ROOT/tests/helpers/service-wrapper.sh"
 
-consul_emu_start || exit 1
-CPID=$CONSUL_EMU_PID
-marathon_emu_start || { consul_emu_stop; exit 1; }
-trap 'consul_emu_stop $CPID; marathon_emu_stop' EXIT
-C=$CONSUL_EMU_URL
-M=$MARATHON_EMU_URL
+sw_emulators_start
 
 # Short timings: act 300 ms after the last change, ask Marathon within
 # 200 ms, block 1 s at most.

@@ -1,6 +1,6 @@
 # See COPYING for copyright and license details.
 # shellcheck shell=sh
-# shellcheck disable=SC2034
+# shellcheck disable=SC2034,SC2119
 #
 # Helpers for tests/cli/service-wrapper*.t, sourced after tests/lib.sh:
 # the Consul and Marathon emulators' sh helpers, a test command
@@ -71,4 +71,15 @@ sw_kv_requests() {
 sw_simulated_app() {
 	marathon_emu_ctl POST /v2/apps "{\"id\":\"$1\",\"instances\":1,\
 \"container\":{\"type\":\"DOCKER\",\"docker\":{\"image\":\"web:1\"}}}" >/dev/null
+}
+
+# sw_emulators_start: a Consul and a Marathon emulator for the whole test
+# file, stopped at its exit; C and M are their URLs.
+sw_emulators_start() {
+	consul_emu_start || exit 1
+	_sw_cpid=$CONSUL_EMU_PID
+	marathon_emu_start || { consul_emu_stop; exit 1; }
+	trap 'consul_emu_stop $_sw_cpid; marathon_emu_stop' EXIT
+	C=$CONSUL_EMU_URL
+	M=$MARATHON_EMU_URL
 }
