@@ -209,9 +209,9 @@ envwatch_next(struct envwatch *w, long long until_ms)
 long long
 envwatch_retry_ms(long long retry_ms, double u)
 {
-	long long r = retry_ms < 30000 ? retry_ms : 30000;
+	long long r = retry_ms < 30000 ? retry_ms : 30000, half = r / 2;
 
-	return r / 2 + (long long)(u * (double)(r - r / 2));
+	return half + (long long)(u * (double)(r - half));
 }
 
 long long

@@ -72,7 +72,7 @@ test_supervisor_bits(void)
 		long long t0 = util_now_ms();
 		int reaped = 0;
 
-		pid = proc_spawn(orphan, NULL);
+		ok(proc_spawn(orphan, NULL) > 0, "a command that leaves an orphan");
 		while (reaped < 2 && util_now_ms() - t0 < 5000) {
 			if (proc_reap(&st) > 0)
 				reaped++;
