@@ -37,10 +37,16 @@ test_expect_success 'a command killed by TERM, KILL, SEGV: 128+N, and said so' '
 '
 
 # The signals a command can be sent through the wrapper: all but KILL,
-# STOP, CHLD and glibc's 32 and 33.
+# STOP, CHLD and glibc's 32 and 33. Valgrind takes ILL, TRAP, BUS, FPE,
+# SEGV, SYS and RTMAX for its own (they never reach a signalfd under it): not
+# those with VALGRIND=1.
 catchable() {
 	for s in $(seq 1 64); do
-		case $s in 9|17|19|32|33) ;; *) echo "$s" ;; esac
+		case $s in
+		9|17|19|32|33) ;;
+		4|5|7|8|11|31|64) [ "${VALGRIND:-0}" = 1 ] || echo "$s" ;;
+		*) echo "$s" ;;
+		esac
 	done
 }
 
