@@ -56,7 +56,7 @@ SHELL_SCRIPTS = .ci/run $(sort $(wildcard tests/*.sh tests/cli/*.t \
 # Debian packages needed to build and test.
 DEPS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
        python3 python3-consul python3-marathon curl openssl \
-       haproxy iptables iproute2 util-linux procps wrk \
+       haproxy iptables iproute2 util-linux procps wrk strace \
        valgrind cppcheck shellcheck mandoc clang
 
 .SECONDARY: $(BIN:bin/%=cmd/%.o)
