@@ -20,6 +20,7 @@
 #include "util.h"
 
 #define LOCK_WAIT_MS 10000	/* for the hosts file's flock */
+#define NAMES_MAX 32		/* -n given more often is a usage error */
 
 static const char usage_line[] =
     "dockerhost-resolve [-kpqv] [-a address] [-e var] [-f hostsfile] "
@@ -139,13 +140,18 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *given, *from, *var = "DOCKERHOST", *file = HOSTS_FILE, *kg;
-	char addr[INET6_ADDRSTRLEN], **names, *dflt[] = { "dockerhost", NULL };
+	static char *names[NAMES_MAX] = { "dockerhost" };
+	char addr[INET6_ADDRSTRLEN];
 	int c, keep_going = 0, print_only = 0, have_addr, fail, r;
 	size_t i, nnames = 0;
 
 	util_checkfds();
 	log_init("dockerhost-resolve", 125);
-	names = ecalloc((size_t)argc + 1, sizeof(*names));
+	/*
+	 * getopt's messages start with argv[0], which an ENTRYPOINT makes a
+	 * full path: make them "dockerhost-resolve: ..." like ours.
+	 */
+	argv[0] = (char *)log_tool;
 
 	/* 1. Options, up to the command ("+": its own options are its own). */
 	given = NULL;
@@ -169,6 +175,8 @@ main(int argc, char *argv[])
 			keep_going = 1;
 			break;
 		case 'n':
+			if (nnames == NAMES_MAX)
+				usage_error("-n", "given more than 32 times");
 			names[nnames++] = optarg;
 			break;
 		case 'p':
@@ -197,11 +205,8 @@ main(int argc, char *argv[])
 		usage_error("-e", "expected a variable name [A-Za-z_][A-Za-z0-9_]*");
 	if (*file == '\0')
 		usage_error("-f", "the file name is empty");
-	if (nnames == 0) {
-		free(names);
-		names = dflt;
-		nnames = 1;
-	}
+	if (nnames == 0)
+		nnames = 1;	/* the default, dockerhost */
 	for (i = 0; i < nnames; i++)
 		if (!hosts_name_ok(names[i]))
 			log_die(125, "-n %s: not a host name: use letters, digits, "
@@ -252,8 +257,6 @@ main(int argc, char *argv[])
 			log_debug("%s: now maps %s to %s", file,
 			    nnames == 1 ? names[0] : "every name", addr);
 	}
-	if (names != dflt)
-		free(names);
 
 	/* 5. No command: print the address, like -p. */
 	if (argc == 0) {

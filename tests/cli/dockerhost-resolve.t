@@ -257,6 +257,15 @@ test_expect_success 'no command: the address on stdout; a write error there is a
 	test_grep "write <stdout>" err
 '
 
+test_expect_success 'usage errors name the tool, however it was called' '
+	test_expect_code 125 "$DHR" -x -- true 2>err &&
+	test_grep "^dockerhost-resolve: invalid option -- .x.$" err &&
+	test_line_count = 2 err &&
+	set -- && i=0 && while [ $i -lt 33 ]; do set -- "$@" -n h$i; i=$((i + 1)); done &&
+	test_expect_code 125 dockerhost-resolve -a 192.0.2.1 "$@" 2>err &&
+	test_grep "^dockerhost-resolve: -n: given more than 32 times$" err
+'
+
 test_expect_success 'does not load libcurl or libcjson' '
 	readelf -d "$DHR" >dyn &&
 	test_grep -v "libcurl" dyn && test_grep -v "libcjson" dyn &&
