@@ -175,9 +175,10 @@ main(int argc, char *argv[])
 			keep_going = 1;
 			break;
 		case 'n':
-			if (nnames == NAMES_MAX)
+			if (nnames < NAMES_MAX)
+				names[nnames++] = optarg;
+			else
 				usage_error("-n", "given more than 32 times");
-			names[nnames++] = optarg;
 			break;
 		case 'p':
 			print_only = 1;
