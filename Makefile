@@ -49,18 +49,28 @@ UNITSRC = $(sort $(wildcard tests/unit/*.c))
 UNIT    = $(UNITSRC:.c=.t)
 MAN     = $(sort $(wildcard man/*.1 man/*.7))
 
-TESTS   = $(UNIT) $(sort $(wildcard tests/cli/*.t tests/emulators/*/*.t))
+# Fuzz targets (tests/fuzz/NAME.c): replayed over their corpus and every
+# crash found in make check, run under libFuzzer by make fuzz.
+FUZZ_TARGETS = $(filter-out replay,$(sort $(basename $(notdir $(wildcard tests/fuzz/*.c)))))
+FUZZ_REPLAY  = $(FUZZ_TARGETS:%=tests/fuzz/%.replay)
+FUZZ_SECONDS ?= 60
+
+TESTS   = $(UNIT) $(sort $(wildcard tests/cli/*.t tests/emulators/*/*.t \
+	  tests/fuzz/*.t))
 SHELL_SCRIPTS = .ci/run $(sort $(wildcard tests/*.sh tests/cli/*.t \
-		tests/emulators/*/*.sh tests/bench/*.sh tests/examples/*.sh))
+		tests/emulators/*/*.sh tests/bench/*.sh tests/examples/*.sh \
+		tests/fuzz/*.t tests/fuzz/*.sh))
 
 # Debian packages needed to build and test.
 DEPS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
        python3 python3-consul python3-marathon curl openssl \
-       haproxy iptables iproute2 util-linux procps wrk strace \
-       valgrind cppcheck shellcheck mandoc clang
+       haproxy iptables iproute2 util-linux procps wrk strace valgrind \
+       cppcheck shellcheck mandoc clang jq clang-tidy clang-tools \
+       libclang-rt-14-dev gcovr
 
 .SECONDARY: $(BIN:bin/%=cmd/%.o)
-.PHONY: all bench check check-deps deps lint install uninstall clean FORCE
+.PHONY: all bench check check-deps coverage deps fuzz lint install uninstall \
+	clean FORCE
 
 all: $(BIN)
 
@@ -88,10 +98,19 @@ tests/unit/%.t: tests/unit/%.c tests/unit/tap.h $(LIB) build/flags
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB) \
 	    $(GALLEY_LIBS) $(LDLIBS)
 
--include $(LIBOBJ:.o=.d) $(BIN:bin/%=cmd/%.d) $(UNIT:.t=.d)
+tests/fuzz/replay.o: tests/fuzz/replay.c tests/fuzz/fuzz.h build/flags
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -c -o $@ $<
+
+tests/fuzz/%.replay: tests/fuzz/%.c tests/fuzz/fuzz.h tests/fuzz/replay.o \
+    $(LIB) build/flags
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(ALL_LDFLAGS) -o $@ $< \
+	    tests/fuzz/replay.o $(LIB) $(GALLEY_LIBS) $(LDLIBS)
+
+-include $(LIBOBJ:.o=.d) $(BIN:bin/%=cmd/%.d) $(UNIT:.t=.d) \
+	$(FUZZ_REPLAY:.replay=.d) tests/fuzz/replay.d
 
 # `make check`: install what is missing (as root), build, run every test.
-check: check-deps all $(UNIT)
+check: check-deps all $(UNIT) $(FUZZ_REPLAY)
 	PATH="$(CURDIR)/bin:$$PATH" GALLEY_ROOT="$(CURDIR)" PYTHON=$(PYTHON) \
 	    prove -j$(PROVE_JOBS) $(PROVE_FLAGS) $(TESTS)
 
@@ -120,9 +139,16 @@ lint: all
 	cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr \
 	    --enable=warning,style,performance,portability \
 	    --suppress=missingIncludeSystem --suppress=variableScope \
-	    --suppress=unusedStructMember -Ilib lib cmd tests/unit
+	    --suppress=unusedStructMember -Ilib -Itests/fuzz lib cmd tests/unit tests/fuzz
 	mandoc -Tlint -Wwarning $(MAN)
 	shellcheck -s sh -x $(SHELL_SCRIPTS)
+	printf '%s\n' $(LIBSRC) $(wildcard cmd/*.c) tests/fuzz/*.c | \
+	    xargs -P $(PROVE_JOBS) -I{} clang-tidy --quiet {} -- \
+	    $(GALLEY_CPPFLAGS) -Itests/fuzz -std=c11 2>&1 | \
+	    { grep -v ' warnings\? generated\.$$' || :; } >build/clang-tidy.log; \
+	    cat build/clang-tidy.log; test ! -s build/clang-tidy.log
+	scan-build -o build/scan --status-bugs $(MAKE) --no-print-directory \
+	    -B CC=clang all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1
@@ -134,14 +160,44 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man1/,$(notdir $(wildcard man/*.1)))
 
 clean:
-	rm -rf bin build tests/trash
+	rm -rf bin build tests/trash coverage
 	rm -f $(LIB) lib/*.o lib/*.d cmd/*.o cmd/*.d tests/unit/*.t \
-	    tests/unit/*.d lib/*.gcda lib/*.gcno cmd/*.gcda cmd/*.gcno
+	    tests/unit/*.d lib/*.gcda lib/*.gcno cmd/*.gcda cmd/*.gcno \
+	    tests/unit/*.gcda tests/unit/*.gcno tests/fuzz/*.replay \
+	    tests/fuzz/*.o tests/fuzz/*.d tests/fuzz/*.gcda tests/fuzz/*.gcno
+
+# `make fuzz`: each tests/fuzz target under libFuzzer with ASan+UBSan for
+# FUZZ_SECONDS (default 60), from its committed corpus; writes
+# tests/fuzz/RESULTS.md. A crash is kept in tests/fuzz/out/NAME/; copy it
+# to tests/fuzz/crashes/NAME/ so that make check replays it from then on.
+FUZZ_CC  ?= clang
+FUZZ_BIN  = $(FUZZ_TARGETS:%=build/fuzz/%)
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBSRC) $(wildcard lib/*.h)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(GALLEY_CPPFLAGS) -std=c11 -g -O1 -Itests/fuzz \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< $(LIBSRC) $(GALLEY_LIBS)
+
+fuzz: check-deps $(FUZZ_BIN)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# `make coverage`: every test on an instrumented build; line and branch
+# coverage of lib/ and cmd/ in coverage/ (fails under 90% of lines in lib/).
+coverage: check-deps
+	$(MAKE) --no-print-directory clean
+	$(MAKE) --no-print-directory COVERAGE=1 CFLAGS='-O0 -g' check
+	@mkdir -p coverage
+	gcovr -r . --filter 'lib/' --filter 'cmd/' --exclude-unreachable-branches \
+	    --txt coverage/summary.txt --html-details coverage/index.html \
+	    --print-summary
+	gcovr -r . --filter 'lib/' --txt coverage/lib.txt --fail-under-line 90
+	cat coverage/summary.txt
 
 # `make bench`: each tests/bench/<tool>.sh measures one tool against the
 # shell way and writes tests/bench/<tool>.md; RESULTS.md gathers them.
 # BENCH=name runs one.
-BENCH_SCRIPTS = $(if $(BENCH),tests/bench/$(BENCH).sh,$(sort $(wildcard tests/bench/*.sh)))
+# Baselines (tests/bench/*-shell.sh) are run by the benchmarks, not on their own.
+BENCH_SCRIPTS = $(if $(BENCH),tests/bench/$(BENCH).sh,$(filter-out %-shell.sh,$(sort $(wildcard tests/bench/*.sh))))
 bench: check-deps all
 	@for s in $(BENCH_SCRIPTS); do \
 	    echo "== $$s"; \

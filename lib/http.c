@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "log.h"
 #include "util.h"
 
 #ifndef GALLEY_VERSION
@@ -156,6 +157,15 @@ http_request(struct http *h, const struct http_req *req,
 
 	if (strcmp(method, "GET") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	/*
+	 * libcurl sends a request again by itself when a reused connection
+	 * dies before the answer starts. A POST, PUT or PATCH may have landed
+	 * then: it goes on a new connection, so that never happens and the
+	 * caller decides.
+	 */
+	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	    strcmp(method, "PATCH") == 0)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (req->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -260,6 +270,7 @@ http_summary(const struct http_resp *resp, char *out, size_t n)
 		snprintf(out, n, "HTTP %ld: %.*s", resp->status, (int)len, p);
 	else
 		snprintf(out, n, "HTTP %ld", resp->status);
+	log_flatten(out);
 	return out;
 }
 
@@ -274,7 +285,8 @@ http_display_url(const char *url, char *out, size_t n)
 	}
 	scheme += 3;
 	slash = scheme + strcspn(scheme, "/?#");
-	at = memchr(scheme, '@', (size_t)(slash - scheme));
+	/* The last '@': a password may hold one, as curl reads it. */
+	at = memrchr(scheme, '@', (size_t)(slash - scheme));
 	if (at == NULL)
 		snprintf(out, n, "%s", url);
 	else

@@ -4,7 +4,9 @@
  * connection cache) and struct http_resp are caller-owned: start a
  * response as HTTP_RESP_INIT and end it with http_resp_free(). Requests
  * only borrow their strings. Header values may carry secrets: they are
- * never logged, and URLs are logged without their userinfo.
+ * never logged, and URLs are logged without their userinfo. A POST, PUT
+ * or PATCH always goes on a new connection, so that libcurl never sends
+ * one again by itself.
  */
 #ifndef GALLEY_HTTP_H
 #define GALLEY_HTTP_H

@@ -76,6 +76,30 @@ ishex(int c)
 	    (c >= 'A' && c <= 'F');
 }
 
+/*
+ * At the 'u' of a \\u escape: read it, leave pos after its four hex
+ * digits and return the code unit, or -1 (pos unchanged) when invalid.
+ */
+static long
+hex4(struct scan *sc)
+{
+	long v = 0;
+	size_t i;
+
+	for (i = 1; i <= 4; i++) {
+		int c;
+
+		if (sc->pos + i >= sc->len)
+			return -1;
+		c = (unsigned char)sc->s[sc->pos + i];
+		if (!ishex(c))
+			return -1;
+		v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	sc->pos += 5;
+	return v;
+}
+
 /* Length of the UTF-8 sequence at p (0 when invalid). */
 static size_t
 utf8len(const unsigned char *p, size_t n)
@@ -127,14 +151,31 @@ string(struct scan *sc)
 			if (c < 0)
 				return fail(sc, start, "unterminated string");
 			if (c == 'u') {
-				size_t i;
+				size_t at = sc->pos - 1;
+				long u = hex4(sc);
 
-				for (i = 1; i <= 4; i++)
-					if (sc->pos + i >= sc->len ||
-					    !ishex((unsigned char)sc->s[sc->pos + i]))
-						return fail(sc, sc->pos - 1,
-						    "invalid \\u escape (needs four hex digits)");
-				sc->pos += 5;
+				if (u < 0)
+					return fail(sc, at,
+					    "invalid \\u escape (needs four hex digits)");
+				/*
+				 * UTF-16 surrogates come in pairs: what cJSON,
+				 * Marathon (Jackson) and Consul (Go) read.
+				 */
+				if (u >= 0xdc00 && u <= 0xdfff)
+					return fail(sc, at, "\\u escape is a lone "
+					    "low surrogate");
+				if (u >= 0xd800 && u <= 0xdbff) {
+					long lo = -1;
+
+					if (peek(sc) == '\\' && sc->pos + 1 < sc->len &&
+					    sc->s[sc->pos + 1] == 'u') {
+						sc->pos++;
+						lo = hex4(sc);
+					}
+					if (lo < 0xdc00 || lo > 0xdfff)
+						return fail(sc, at, "\\u escape is a "
+						    "high surrogate without its low half");
+				}
 				continue;
 			}
 			if (strchr("\"\\/bfnrt", c) == NULL || c == '\0') {

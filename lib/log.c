@@ -18,6 +18,14 @@ log_init(const char *tool, int fatal_status)
 	log_fatal_status = fatal_status;
 }
 
+void
+log_flatten(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
 /*
  * Build the whole line first and write it with one call, so that lines
  * from processes sharing stderr do not interleave.
@@ -42,6 +50,8 @@ vlog(const char *prefix, const char *fmt, va_list ap)
 	}
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
+	line[n] = '\0';
+	log_flatten(line);	/* text from servers and files stays one line */
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
 	fflush(stderr);

@@ -24,4 +24,7 @@ _Noreturn void log_die(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 _Noreturn void log_usage(int status, const char *usage);
 
+/* Replace control characters (line breaks, escapes) with spaces. */
+void log_flatten(char *s);
+
 #endif

@@ -267,6 +267,7 @@ marathon_error(const struct http_resp *r, char *out, size_t n)
 		buf_adds(&b, ")");
 	}
 	snprintf(out, n, "%s", b.data);
+	log_flatten(out);	/* Jackson's messages hold line breaks */
 	buf_free(&b);
 	cJSON_Delete(root);
 	return out;
@@ -335,4 +336,155 @@ marathon_app_id(const char *id, char *out, size_t n, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- Apps and deployments ---- */
+
+const char *
+marathon_why(const struct marathon *m, const char *method, const char *path,
+    const struct http_resp *r, char *out, size_t n)
+{
+	char base[512], why[1024];
+
+	marathon_url(m, base, sizeof(base));
+	if (r->fail == HTTP_FAIL_NONE)
+		marathon_error(r, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s", r->error);
+	snprintf(out, n, "%s %s%s: %s", method, base, path, why);
+	return out;
+}
+
+/* GET path and parse a JSON body of a 200 answer; 0, or -1 with err. */
+static int
+get_json(struct marathon *m, const char *path, cJSON **out,
+    struct http_resp *r, char *err, size_t errlen)
+{
+	char perr[256];
+
+	*out = NULL;
+	if (marathon_request(m, "GET", path, NULL, r) < 0 || r->status != 200) {
+		marathon_why(m, "GET", path, r, err, errlen);
+		return -1;
+	}
+	*out = json_parse(r->body.data ? r->body.data : "", r->body.len,
+	    "body", perr, sizeof(perr));
+	if (*out == NULL) {
+		char base[512];
+
+		snprintf(err, errlen, "GET %s%s: HTTP 200 but not JSON (%s)",
+		    marathon_url(m, base, sizeof(base)), path, perr);
+		return -1;
+	}
+	return 0;
+}
+
+int
+marathon_app_get(struct marathon *m, const char *id, struct cJSON **app,
+    struct http_resp *r, char *err, size_t errlen)
+{
+	struct buf path = BUF_INIT;
+	cJSON *root, *a;
+	char base[512];
+	int rc;
+
+	*app = NULL;
+	buf_printf(&path, "/v2/apps%s", id);
+	rc = get_json(m, path.data, &root, r, err, errlen);
+	if (rc < 0) {
+		rc = r->fail == HTTP_FAIL_NONE && r->status == 404 ? 1 : -1;
+		buf_free(&path);
+		return rc;
+	}
+	a = cJSON_DetachItemFromObjectCaseSensitive(root, "app");
+	cJSON_Delete(root);
+	if (!cJSON_IsObject(a)) {
+		snprintf(err, errlen, "GET %s%s: HTTP 200 without an \"app\" "
+		    "object", marathon_url(m, base, sizeof(base)), path.data);
+		cJSON_Delete(a);
+		buf_free(&path);
+		return -1;
+	}
+	*app = a;
+	buf_free(&path);
+	return 0;
+}
+
+int
+marathon_deployments(struct marathon *m, struct cJSON **list,
+    struct http_resp *r, char *err, size_t errlen)
+{
+	char base[512];
+
+	if (get_json(m, "/v2/deployments", list, r, err, errlen) < 0)
+		return -1;
+	if (!cJSON_IsArray(*list)) {
+		snprintf(err, errlen, "GET %s/v2/deployments: HTTP 200 but not "
+		    "an array", marathon_url(m, base, sizeof(base)));
+		cJSON_Delete(*list);
+		*list = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+const struct cJSON *
+marathon_deployment_find(const struct cJSON *list, const char *id)
+{
+	const cJSON *d;
+
+	cJSON_ArrayForEach(d, list) {
+		const char *did = json_get_string(d, "id");
+
+		if (did != NULL && strcmp(did, id) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+int
+marathon_app_deploying(const struct cJSON *app, const char *id)
+{
+	const cJSON *deps = json_get_array(app, "deployments");
+
+	if (id == NULL)
+		return cJSON_GetArraySize(deps) > 0;
+	return marathon_deployment_find(deps, id) != NULL;
+}
+
+int
+marathon_follow_leader(struct marathon *m, const struct http_resp *r)
+{
+	char leader[512], via[256];
+	size_t i, n;
+
+	if (http_header(r, "X-Marathon-Via", via, sizeof(via)) < 0 &&
+	    http_header(r, "Via", via, sizeof(via)) < 0)
+		return 0;
+	if (http_header(r, "X-Marathon-Leader", leader, sizeof(leader)) < 0 ||
+	    (strncmp(leader, "http://", 7) != 0 &&
+	    strncmp(leader, "https://", 8) != 0))
+		return 0;
+	/* Credentials in the URL would not carry over: stay put. */
+	if (strchr(m->urls[m->cur], '@') != NULL)
+		return 0;
+	n = strlen(leader);
+	while (n > 0 && leader[n - 1] == '/')
+		leader[--n] = '\0';
+	for (i = 0; i < m->nurls; i++)
+		if (strcmp(m->urls[i], leader) == 0)
+			break;
+	if (i == m->nurls) {
+		m->urls = erealloc(m->urls, (m->nurls + 1) * sizeof(*m->urls));
+		memmove(m->urls + 1, m->urls, m->nurls * sizeof(*m->urls));
+		m->urls[0] = estrdup(leader);
+		m->nurls++;
+		m->cur++;	/* it moved up with the others */
+		i = 0;
+	}
+	if (i == m->cur)
+		return 0;
+	m->cur = i;
+	log_debug("following the leader at %s", leader);
+	return 1;
 }

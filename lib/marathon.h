@@ -74,4 +74,44 @@ const char *marathon_error(const struct http_resp *r, char *out, size_t n);
 int marathon_app_id(const char *id, char *out, size_t n, char *err,
     size_t errlen);
 
+/*
+ * Apps and deployments: reading the state a deploy is judged by.
+ * Trees returned through struct cJSON ** are the caller's (cJSON_Delete).
+ */
+struct cJSON;
+
+/*
+ * "METHOD URL: why" for a request that went wrong, where why is
+ * marathon_error() for a response and the transport error otherwise.
+ */
+const char *marathon_why(const struct marathon *m, const char *method,
+    const char *path, const struct http_resp *r, char *out, size_t n);
+
+/*
+ * GET /v2/apps/<id> (id absolute). Returns 0 with *app the "app" object,
+ * 1 when there is no such app (404), -1 otherwise (no answer, another
+ * status, a body that is not an app) with a marathon_why() line in err.
+ */
+int marathon_app_get(struct marathon *m, const char *id, struct cJSON **app,
+    struct http_resp *r, char *err, size_t errlen);
+
+/* GET /v2/deployments: 0 with *list (an array), or -1 as marathon_app_get. */
+int marathon_deployments(struct marathon *m, struct cJSON **list,
+    struct http_resp *r, char *err, size_t errlen);
+
+/* The deployment with this id in a /v2/deployments list, or NULL. */
+const struct cJSON *marathon_deployment_find(const struct cJSON *list,
+    const char *id);
+
+/* Does the app's "deployments" name id (any deployment when id is NULL)? */
+int marathon_app_deploying(const struct cJSON *app, const char *id);
+
+/*
+ * After an answer that came through a follower (X-Marathon-Via or Via),
+ * send the next requests to the leader it names in X-Marathon-Leader:
+ * added in front of the URL list unless there already, the others kept
+ * for failover. Returns 1 when the current URL changed.
+ */
+int marathon_follow_leader(struct marathon *m, const struct http_resp *r);
+
 #endif

@@ -212,6 +212,9 @@ test_display(void)
 	    "http://m:8080/a@b", "an @ in the path is not userinfo");
 	is_str(http_display_url("m:8080", out, sizeof(out)), "m:8080",
 	    "no scheme: unchanged");
+	is_str(http_display_url("https://u:p@ss@m:8443/x", out, sizeof(out)),
+	    "https://m:8443/x", "a password holding an @ is hidden whole "
+	    "(found by tests/fuzz/util)");
 }
 
 int

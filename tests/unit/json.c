@@ -37,6 +37,11 @@ check_errors(void)
 		{ "[-]", "1:2: invalid number" },
 		{ "\"\\x\"", "1:2: invalid escape \\x in string" },
 		{ "\"\\u12g4\"", "1:2: invalid \\u escape (needs four hex digits)" },
+		{ "\"\\ud83d\\ude00\"", NULL },
+		/* found by tests/fuzz/json: cJSON refuses these */
+		{ "[\"\\ud83d]ude00\"]", "1:3: \\u escape is a high surrogate without its low half" },
+		{ "\"\\ud83d\\u0041\"", "1:2: \\u escape is a high surrogate without its low half" },
+		{ "\"\\ude00\"", "1:2: \\u escape is a lone low surrogate" },
 		{ "\"a\tb\"", "1:3: control character in string (escape it as \\u00XX)" },
 		{ "\"\xff\"", "1:2: invalid UTF-8 in string" },
 		{ "\"\xc3\"", "1:2: invalid UTF-8 in string" },

@@ -54,6 +54,12 @@ long_line(void)
 	log_err("%s", big);
 }
 
+static void
+server_text(void)
+{
+	log_err("GET %s: %s", "http://c/v1/kv/x", "line one\nline two\r\033[31m");
+}
+
 int
 main(void)
 {
@@ -87,6 +93,11 @@ main(void)
 	ok(s != NULL && strlen(s) < 4100 && s[strlen(s) - 1] == '\n' &&
 	    strchr(s, '\n') == s + strlen(s) - 1,
 	    "an overlong message is cut to one line");
+	free(s);
+
+	s = capture(server_text);
+	is_str(s, "tool: GET http://c/v1/kv/x: line one line two  [31m\n",
+	    "line breaks and escapes from servers become spaces: one line");
 	free(s);
 	return done_testing();
 }

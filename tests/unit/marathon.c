@@ -63,6 +63,10 @@ test_errors(void)
 	is_str(err_of(400, "application/json", "{\"message\":\"Invalid JSON\","
 	    "\"details\":\"Unexpected end-of-input\"}"),
 	    "HTTP 400: Invalid JSON: Unexpected end-of-input", "400 with string details");
+	is_str(err_of(400, "application/json", "{\"message\":\"Invalid JSON\","
+	    "\"details\":\"Unexpected character\\n at [Source: x; line: 1]\"}"),
+	    "HTTP 400: Invalid JSON: Unexpected character  at [Source: x; line: 1]",
+	    "Jackson's line breaks become spaces (found by tests/fuzz/marathon)");
 	is_str(err_of(409, "application/json", "{\"message\":\"App is locked by one or "
 	    "more deployments.\",\"deployments\":[{\"id\":\"97c1\"},{\"id\":\"ab\"}]}"),
 	    "HTTP 409: App is locked by one or more deployments. (deployments: 97c1 ab)",
@@ -187,6 +191,33 @@ test_failover(int port)
 	http_resp_free(&r);
 }
 
+static void
+test_follow_leader(void)
+{
+	struct marathon_settings s = { "http://f1:8080,http://m2:8080", NULL, NULL,
+	    NULL, 0, 0 };
+	struct http_resp r = HTTP_RESP_INIT;
+	struct marathon m;
+	char err[256];
+
+	unsetenv("MARATHON_CREDENTIALS");
+	unsetenv("DCOS_ACS_TOKEN");
+	marathon_init(&m, &s, err, sizeof(err));
+	buf_adds(&r.headers, "HTTP/1.1 200 OK\r\nX-Marathon-Leader: http://m9:8080\r\n");
+	ok(marathon_follow_leader(&m, &r) == 0 && m.cur == 0 && m.nurls == 2,
+	    "the leader answered itself: stay");
+	buf_adds(&r.headers, "X-Marathon-Via: 1.1 f1:8080\r\n");
+	ok(marathon_follow_leader(&m, &r) == 1 && m.nurls == 3 && m.cur == 0 &&
+	    strcmp(m.urls[0], "http://m9:8080") == 0 &&
+	    strcmp(m.urls[1], "http://f1:8080") == 0,
+	    "proxied: the leader goes first, the others stay for failover");
+	m.cur = 1;
+	ok(marathon_follow_leader(&m, &r) == 1 && m.nurls == 3 && m.cur == 0,
+	    "a leader already listed is not added twice");
+	http_resp_free(&r);
+	marathon_free(&m);
+}
+
 int
 main(void)
 {
@@ -204,6 +235,7 @@ main(void)
 	test_ids();
 	test_errors();
 	test_init();
+	test_follow_leader();
 	snprintf(portfile, sizeof(portfile), "%s/port", dir);
 	pid = proc_spawn(argv, NULL);
 	for (i = 0; i < 1000 && port == 0; i++) {

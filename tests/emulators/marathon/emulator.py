@@ -18,8 +18,10 @@ import sys
 import tempfile
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
+from emucommon import write_port_file  # noqa: E402
 from marathon_emu.server import Handler, Instance, Server  # noqa: E402
 
 
@@ -50,13 +52,6 @@ def parse_args(argv):
     if bool(opts.tls_cert) != bool(opts.tls_key):
         p.error("--tls-cert and --tls-key go together")
     return opts
-
-
-def write_port_file(path, port):
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write("%d\n" % port)
-    os.rename(tmp, path)
 
 
 def main(argv):

@@ -1,46 +1,28 @@
 # See COPYING for copyright and license details.
 """Helpers for the emulator's own tests: start and stop instances, plain
 HTTP requests (no redirects followed), polling with deadlines."""
-import http.client
 import json
 import os
-import shutil
-import signal
-import ssl
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import tap  # noqa: E402,F401  (re-exported for the .t files)
+from emucommon import EmuProcess, wait_for  # noqa: E402,F401
 
 EMULATOR = os.path.join(HERE, "emulator.py")
 
 
-class Emu:
+class Emu(EmuProcess):
     """One emulator process on an ephemeral port."""
 
     def __init__(self, *args, state_dir=None, scratch=None):
-        self.dir = scratch or tempfile.mkdtemp(prefix="emu-test-")
-        self.own_dir = scratch is None
-        port_file = os.path.join(self.dir, "port.%d" % time.monotonic_ns())
-        self.log = os.path.join(self.dir, "emu.log")
-        cmd = ["/usr/bin/python3", EMULATOR, "--port-file", port_file,
-               "--state-dir", state_dir or os.path.join(self.dir, "state")]
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(cmd + list(args), stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("emulator did not start:\n" + open(self.log).read())
-            time.sleep(0.02)
-        self.port = int(open(port_file).read())
-        self.tls = "--tls-cert" in args
-        self.url = "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
+        self.state_dir = state_dir
+        super().__init__(EMULATOR, args, scratch)
+
+    def arguments(self, args):
+        return ["--state-dir", self.state_dir or os.path.join(self.dir, "state")] + args
 
     def request(self, method, path, body=None, headers=None, timeout=10):
         """(status, headers, body bytes); body may be a JSON-able object."""
@@ -48,12 +30,7 @@ class Emu:
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
             headers.setdefault("Content-Type", "application/json")
-        if self.tls:
-            conn = http.client.HTTPSConnection(
-                "127.0.0.1", self.port, timeout=timeout,
-                context=ssl._create_unverified_context())
-        else:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = self.connect(timeout)
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -73,30 +50,6 @@ class Emu:
 
     def advance(self, seconds):
         return self.ctl("POST", "/clock", {"advance": seconds})
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.own_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-        return self.proc.returncode
-
-
-def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
-    """Poll until predicate() is truthy; returns its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 class EmuTest(unittest.TestCase):

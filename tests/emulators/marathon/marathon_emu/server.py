@@ -5,7 +5,6 @@ scheduler loop that drives the leader's engine."""
 import base64
 import collections
 import email.utils
-import fnmatch
 import http.client
 import itertools
 import json
@@ -18,6 +17,8 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from emucommon import Faults, control_route, read_chunked
 
 from . import health
 from .api import Api, Request
@@ -55,8 +56,7 @@ class Instance:
                        self.url)
         self.requests = collections.deque(maxlen=10000)
         self.request_seq = itertools.count(1)
-        self.faults = []
-        self.faults_lock = threading.Lock()
+        self.faults = Faults(("hang", "reset", "status", "garbage", "delay"))
         self.stopping = threading.Event()
         self.advancing = False
         self.log_file = open(opts.log, "a", buffering=1) if opts.log else None
@@ -190,20 +190,6 @@ class Instance:
         return 401, json_bytes({"message": "Invalid username or password."}), {
             "Content-Type": "application/json", "WWW-Authenticate": "acsjwt"}
 
-    def take_fault(self, method, path):
-        with self.faults_lock:
-            for fault in self.faults:
-                if fault.get("method") not in (None, method):
-                    continue
-                if not fnmatch.fnmatchcase(path, fault.get("path", "*")):
-                    continue
-                if fault.get("count") is not None:
-                    fault["count"] -= 1
-                    if fault["count"] <= 0:
-                        self.faults.remove(fault)
-                return dict(fault)
-        return None
-
     def record(self, handler, method, path, query, body):
         auth = handler.headers.get("Authorization")
         text = body.decode("utf-8", "replace")
@@ -240,15 +226,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0], 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
+            return read_chunked(self.rfile)
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
@@ -290,7 +268,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def public(self, path, query, body, entry):
         inst = self.server.inst
-        fault = inst.take_fault(self.command, path)
+        fault = inst.faults.take(self.command, path)
         if fault:
             entry["fault"] = fault["kind"]
             if self.fault(fault):
@@ -470,30 +448,12 @@ class Handler(BaseHTTPRequestHandler):
                          "leader": inst.name if leader == "self" else
                          (leader or {}).get("name"),
                          "clock": inst.clock.now(), "now": iso(inst.clock.now())}
-        if path == "/_emu/requests":
-            if method == "DELETE":
-                inst.requests.clear()
-                return 200, {}
-            entries = list(inst.requests)
-            if "format=ndjson" in query:
-                return 200, b"".join(json_bytes(e) + b"\n" for e in entries)
-            return 200, entries
-        if path == "/_emu/faults" and method == "GET":
-            with inst.faults_lock:
-                return 200, list(inst.faults)
-        if path == "/_emu/faults" and method == "DELETE":
-            with inst.faults_lock:
-                inst.faults.clear()
-            return 200, {}
-        if path == "/_emu/fault" and method == "POST":
-            if data.get("kind") not in ("hang", "reset", "status", "garbage", "delay"):
-                raise ApiError(400, {"message": "kind must be hang, reset, status, "
-                                                "garbage or delay"})
-            fault = dict(data)
-            fault.setdefault("count", 1)
-            with inst.faults_lock:
-                inst.faults.append(fault)
-            return 200, fault
+        routed = control_route(method, path, query, data, inst.faults, inst.requests,
+                               json_bytes)
+        if routed is not None:
+            if routed[0] != 200:
+                raise ApiError(*routed)
+            return routed
         if path == "/_emu/leader":
             return self.control_leader(data)
         # everything else works on the leader's state
