@@ -268,17 +268,29 @@ pwrite_all(int fd, const char *p, size_t n, off_t off)
 
 /*
  * Readers (glibc reads the file on every lookup) must never see it empty,
- * so it is never truncated first. No fsync: the runtime writes the file
- * afresh for every container start anyway.
+ * so it is never truncated first. The file grows before any old byte is
+ * overwritten: the bytes past the old end go in first, and when that
+ * fails (a full disk) the file is cut back to its old length, unchanged.
+ * Overwriting bytes that exist then needs no new space. No fsync: the
+ * runtime writes the file afresh for every container start anyway.
  */
 static int
 write_in_place(int fd, const char *old, size_t oldlen, const char *new,
     size_t newlen)
 {
-	if (newlen >= oldlen && memcmp(new, old, oldlen) == 0)
-		return pwrite_all(fd, new + oldlen, newlen - oldlen,
-		    (off_t)oldlen);
-	if (pwrite_all(fd, new, newlen, 0) < 0)
+	size_t head = newlen < oldlen ? newlen : oldlen;
+	int e;
+
+	if (newlen > oldlen && pwrite_all(fd, new + oldlen, newlen - oldlen,
+	    (off_t)oldlen) < 0) {
+		e = errno;
+		if (ftruncate(fd, (off_t)oldlen) < 0) {
+			/* nothing better to do: report the write error */
+		}
+		errno = e;
+		return -1;
+	}
+	if (memcmp(new, old, head) != 0 && pwrite_all(fd, new, head, 0) < 0)
 		return -1;
 	if (newlen < oldlen && ftruncate(fd, (off_t)newlen) < 0)
 		return -1;

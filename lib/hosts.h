@@ -48,8 +48,9 @@ int hosts_edit(const char *text, size_t len, const char *addr,
 /*
  * Apply hosts_edit() to the file at path: open it (never creating it),
  * flock it (waiting at most lock_ms), read it, and write the change in
- * place: an append as one write at the old end, anything else written
- * over the old bytes from the start and then truncated to the new length.
+ * place: what goes past the old end first (cut back again if that fails,
+ * so a full disk leaves the file as it was), then the changed old bytes
+ * from the start, then a truncation to the new length.
  * A file that cannot be opened for writing is still read, so one that is
  * already right is not an error. Returns 0 (unchanged, nothing written),
  * 1 (written), or -1 with errno: the open or write error, EWOULDBLOCK for

@@ -189,6 +189,31 @@ test_expect_success ROOT 'a read-only hosts file: 1, or 125 with a command; -k r
 	test_cmp orig hosts
 '
 
+test_expect_success ROOT 'a full disk: exit 1 and the hosts file exactly as it was' '
+	# One page (4096 bytes) of hosts file on a full 8 KiB tmpfs: the new
+	# line is longer, so the file must grow, and cannot.
+	mkdir disk &&
+	cat >inner.sh <<-\EOF &&
+	set -e
+	mount -t tmpfs -o size=8k tmpfs disk
+	{ echo "127.0.0.1 localhost"; printf "# %04053d\n" 0; echo "10.0.0.1 dockerhost"; } >disk/hosts
+	wc -c <disk/hosts >size
+	cp disk/hosts before
+	dd if=/dev/zero of=disk/fill bs=1k count=64 2>/dev/null || :
+	st=0; dockerhost-resolve -a 192.168.100.200 -f disk/hosts >out 2>err || st=$?
+	echo $st >st
+	cmp before disk/hosts
+	rm disk/fill
+	dockerhost-resolve -a 192.168.100.200 -f disk/hosts >/dev/null
+	tail -n 1 disk/hosts >last
+	EOF
+	unshare -m sh inner.sh &&
+	echo 4096 >expect && test_cmp expect size &&
+	echo 1 >expect && test_cmp expect st && test_line_count = 0 out &&
+	test_grep "disk/hosts: cannot update: No space left on device" err &&
+	printf "192.168.100.200\tdockerhost\n" >expect && test_cmp expect last
+'
+
 test_expect_success ROOT 'a read-only hosts file that is already right is fine' '
 	printf "192.0.2.1 dockerhost\n" >hosts &&
 	unshare -m sh -c "
