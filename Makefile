@@ -64,9 +64,9 @@ SHELL_SCRIPTS = .ci/run $(sort $(wildcard tests/*.sh tests/cli/*.t \
 # Debian packages needed to build and test.
 DEPS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
        python3 python3-consul python3-marathon curl openssl \
-       haproxy iptables iproute2 util-linux procps wrk jq \
-       valgrind cppcheck shellcheck mandoc clang clang-tidy \
-       clang-tools libclang-rt-14-dev gcovr
+       haproxy iptables iproute2 util-linux procps wrk strace valgrind \
+       cppcheck shellcheck mandoc clang jq clang-tidy clang-tools \
+       libclang-rt-14-dev gcovr
 
 .SECONDARY: $(BIN:bin/%=cmd/%.o)
 .PHONY: all bench check check-deps coverage deps fuzz lint install uninstall \

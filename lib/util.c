@@ -203,13 +203,23 @@ util_display_name(const char *path)
 void
 util_checkfds(void)
 {
-	int fd;
+	int i, fd;
 
-	do {
-		fd = open("/dev/null", O_RDWR);
-		if (fd > 2)
+	/*
+	 * A closed 0, 1 or 2 is opened on /dev/null, so that no file we open
+	 * later becomes one of them. Standard output is opened read-only:
+	 * data written to it then fails (EBADF) and is reported, never
+	 * silently thrown away.
+	 */
+	for (i = 0; i <= 2; i++) {
+		if (fcntl(i, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		fd = open("/dev/null", i == 2 ? O_WRONLY : O_RDONLY);
+		if (fd >= 0 && fd != i) {
+			dup2(fd, i);
 			close(fd);
-	} while (fd >= 0 && fd <= 2);
+		}
+	}
 }
 
 int

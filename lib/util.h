@@ -46,7 +46,11 @@ int util_write_atomic(const char *path, const void *data, size_t len);
 /* "-" is shown as "<stdin>" in messages. */
 const char *util_display_name(const char *path);
 
-/* Make sure fds 0, 1 and 2 are open (cron and Docker may close them). */
+/*
+ * Make sure fds 0, 1 and 2 are open (cron and Docker may close them):
+ * on /dev/null, standard output read-only so that writing data to a
+ * closed stdout is still an error.
+ */
 void util_checkfds(void);
 
 /* Flush and check a stream; returns 0, or -1 after reporting the error. */

@@ -27,6 +27,10 @@ for bin in "$GALLEY_ROOT"/bin/*; do
 		echo '$tool (galley) $VERSION' >expect &&
 		test_cmp expect out
 	"
+	test_expect_success "$tool: a closed stdout is an error, never lost output" "
+		test_must_fail $tool --version >&- 2>err &&
+		test_grep '^$tool: write <stdout>: Bad file descriptor' err
+	"
 	test_expect_success "$tool: a bad option: what was wrong, then one usage line" "
 		test_expect_code $(usage_status "$tool") $tool --no-such-option >out 2>err &&
 		test_line_count = 0 out &&
