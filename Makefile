@@ -59,7 +59,7 @@ TESTS   = $(UNIT) $(sort $(wildcard tests/cli/*.t tests/emulators/*/*.t \
 	  tests/fuzz/*.t))
 SHELL_SCRIPTS = .ci/run $(sort $(wildcard tests/*.sh tests/cli/*.t \
 		tests/emulators/*/*.sh tests/bench/*.sh tests/examples/*.sh \
-		tests/fuzz/*.t tests/fuzz/*.sh))
+		tests/fuzz/*.t tests/fuzz/*.sh tests/helpers/*.sh))
 
 # Debian packages needed to build and test.
 DEPS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev \

@@ -1,8 +1,10 @@
 /* See COPYING for copyright and license details. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -10,6 +12,8 @@
 #include "json.h"
 #include "kv.h"
 #include "util.h"
+
+extern char **environ;
 
 static int
 cmp_entry(const void *a, const void *b)
@@ -208,6 +212,224 @@ kv_env_hash(const struct kv_env *env)
 		h = fnv(h, env->v[i].value, strlen(env->v[i].value) + 1);
 	}
 	return h;
+}
+
+uint64_t
+kv_list_hash(const struct kv_list *l)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		char len[32];
+
+		h = fnv(h, l->v[i].key, strlen(l->v[i].key) + 1);
+		snprintf(len, sizeof(len), "%zu:", l->v[i].len);
+		h = fnv(h, len, strlen(len));
+		h = fnv(h, l->v[i].value, l->v[i].len);
+	}
+	return h;
+}
+
+/* Does env set the variable of entry "NAME=value"? */
+static int
+env_sets(const struct kv_env *env, const char *entry)
+{
+	size_t i, n = strcspn(entry, "=");
+
+	for (i = 0; i < env->n; i++)
+		if (strlen(env->v[i].name) == n &&
+		    strncmp(env->v[i].name, entry, n) == 0)
+			return 1;
+	return 0;
+}
+
+char **
+kv_envp(const struct kv_env *env, char *const base[])
+{
+	size_t n = 0, i, k = 0;
+	char **envp;
+
+	if (base == NULL)
+		base = environ;
+	while (base[n] != NULL)
+		n++;
+	envp = ecalloc(n + env->n + 1, sizeof(*envp));
+	for (i = 0; i < n; i++)
+		if (!env_sets(env, base[i]))
+			envp[k++] = estrdup(base[i]);
+	for (i = 0; i < env->n; i++) {
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, "%s=", env->v[i].name);
+		buf_adds(&b, env->v[i].value);
+		envp[k++] = buf_detach(&b);
+	}
+	envp[k] = NULL;
+	return envp;
+}
+
+void
+kv_envp_free(char **envp)
+{
+	size_t i;
+
+	for (i = 0; envp != NULL && envp[i] != NULL; i++)
+		free(envp[i]);
+	free(envp);
+}
+
+void
+kv_env_describe(const struct kv_env *env, struct buf *b)
+{
+	size_t i;
+
+	buf_printf(b, "%zu variable%s", env->n, env->n == 1 ? "" : "s");
+	for (i = 0; i < env->n && i < 20; i++)
+		buf_printf(b, "%s%s", i ? ", " : " (", env->v[i].name);
+	if (env->n > 20)
+		buf_adds(b, ", ...");
+	if (env->n > 0)
+		buf_adds(b, ")");
+}
+
+void
+kv_env_diff(const struct kv_env *old, const struct kv_env *new, struct buf *b)
+{
+	static const char *const label[] = { "added", "changed", "removed" };
+	struct buf part[3] = { BUF_INIT, BUF_INIT, BUF_INIT };
+	size_t i = 0, j = 0, k;
+	int first = 1;
+
+	/* Both are sorted by name: one merge. */
+	while (i < old->n || j < new->n) {
+		int c = i == old->n ? 1 : j == new->n ? -1 :
+		    strcmp(old->v[i].name, new->v[j].name);
+		struct buf *p;
+		const char *name;
+
+		if (c < 0) {
+			p = &part[2];
+			name = old->v[i++].name;
+		} else if (c > 0) {
+			p = &part[0];
+			name = new->v[j++].name;
+		} else {
+			p = strcmp(old->v[i].value, new->v[j].value) != 0 ?
+			    &part[1] : NULL;
+			name = new->v[j].name;
+			i++, j++;
+		}
+		if (p != NULL)
+			buf_printf(p, "%s%s", p->len ? ", " : "", name);
+	}
+	for (k = 0; k < 3; k++) {
+		if (part[k].len > 0) {
+			buf_printf(b, "%s%s %s", first ? "" : "; ", label[k],
+			    part[k].data);
+			first = 0;
+		}
+		buf_free(&part[k]);
+	}
+	if (first)
+		buf_adds(b, "no variable");
+}
+
+static void
+add_u32(struct buf *b, size_t v)
+{
+	uint32_t u = (uint32_t)v;
+
+	buf_add(b, &u, sizeof(u));
+}
+
+int
+kv_env_send(int fd, char tag, const struct kv_env *env)
+{
+	struct buf b = BUF_INIT;
+	size_t i, n = env != NULL ? env->n : 0, off = 0;
+	int rc = 0;
+
+	buf_addc(&b, tag);
+	add_u32(&b, n);
+	for (i = 0; i < n; i++) {
+		add_u32(&b, strlen(env->v[i].name));
+		add_u32(&b, strlen(env->v[i].value));
+		buf_adds(&b, env->v[i].name);
+		buf_adds(&b, env->v[i].value);
+	}
+	while (off < b.len) {
+		ssize_t w = write(fd, b.data + off, b.len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = -1;
+			break;
+		}
+		off += (size_t)w;
+	}
+	buf_free(&b);
+	return rc;
+}
+
+static int
+read_all(int fd, void *p, size_t n)
+{
+	char *c = p;
+
+	while (n > 0) {
+		ssize_t r = read(fd, c, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static char *
+read_str(int fd, uint32_t n)
+{
+	char *s;
+
+	if (n > KV_VALUE_MAX)
+		return NULL;
+	s = emalloc((size_t)n + 1);
+	if (read_all(fd, s, n) < 0) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+int
+kv_env_recv(int fd, char *tag, struct kv_env *env)
+{
+	uint32_t n, i, len[2];
+
+	kv_env_free(env);
+	if (read_all(fd, tag, 1) < 0 || read_all(fd, &n, sizeof(n)) < 0 ||
+	    n > 1u << 20)
+		return -1;
+	env->v = ecalloc(n, sizeof(*env->v));
+	for (i = 0; i < n; i++) {
+		if (read_all(fd, len, sizeof(len)) < 0)
+			return -1;
+		env->v[i].name = read_str(fd, len[0]);
+		env->v[i].value = read_str(fd, len[1]);
+		env->v[i].key = estrdup("");
+		env->n = i + 1;
+		if (env->v[i].name == NULL || env->v[i].value == NULL ||
+		    memchr(env->v[i].name, '\0', len[0]) != NULL ||
+		    memchr(env->v[i].value, '\0', len[1]) != NULL)
+			return -1;
+	}
+	return 0;
 }
 
 void

@@ -69,6 +69,33 @@ int kv_env_protected(const char *name);
 /* A hash of the names and values (FNV-1a 64), for "did it change" and logs. */
 uint64_t kv_env_hash(const struct kv_env *env);
 
+/* A hash of the keys and values as read (FNV-1a 64): did the content move? */
+uint64_t kv_list_hash(const struct kv_list *l);
+
+/*
+ * The command's environment: base (NULL: environ) without the names env
+ * sets, then env's variables. A malloced NULL-terminated array of
+ * malloced strings: free it with kv_envp_free.
+ */
+char **kv_envp(const struct kv_env *env, char *const base[]);
+void kv_envp_free(char **envp);
+
+/* Append "3 variables (A, B, C)" to b: names only, never values. */
+void kv_env_describe(const struct kv_env *env, struct buf *b);
+
+/* Append "added A; changed B, C; removed D" (or "no variable") to b. */
+void kv_env_diff(const struct kv_env *old, const struct kv_env *new,
+    struct buf *b);
+
+/*
+ * Hand an environment to another process over a pipe: a tag byte, then
+ * the variables (names and values with their lengths; env may be NULL
+ * for none). kv_env_recv replaces *env (keys are empty). Both return 0,
+ * or -1 when the pipe broke or ended, or the message is not one.
+ */
+int kv_env_send(int fd, char tag, const struct kv_env *env);
+int kv_env_recv(int fd, char *tag, struct kv_env *env);
+
 void kv_list_free(struct kv_list *l);
 void kv_env_free(struct kv_env *e);
 

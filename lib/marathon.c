@@ -488,3 +488,31 @@ marathon_follow_leader(struct marathon *m, const struct http_resp *r)
 	log_debug("following the leader at %s", leader);
 	return 1;
 }
+
+/* --- for service-wrapper --- */
+
+int
+marathon_restart(struct marathon *m, const char *app_id, struct http_resp *r,
+    char *deployment, size_t n)
+{
+	struct buf path = BUF_INIT;
+	const char *id;
+	char perr[64];
+	cJSON *root;
+	int rc;
+
+	buf_printf(&path, "/v2/apps%s/restart", app_id);
+	/* No body, but JSON: Marathon's resources consume only JSON (415). */
+	rc = marathon_request(m, "POST", path.data, "", r);
+	buf_free(&path);
+	if (n > 0)
+		deployment[0] = '\0';
+	if (rc == 0 && (r->status == 200 || r->status == 201) && n > 0 &&
+	    (root = json_parse(r->body.data ? r->body.data : "", r->body.len,
+	    "body", perr, sizeof(perr))) != NULL) {
+		if ((id = json_get_string(root, "deploymentId")) != NULL)
+			snprintf(deployment, n, "%s", id);
+		cJSON_Delete(root);
+	}
+	return rc;
+}

@@ -114,4 +114,15 @@ int marathon_app_deploying(const struct cJSON *app, const char *id);
  */
 int marathon_follow_leader(struct marathon *m, const struct http_resp *r);
 
+/* --- for service-wrapper --- */
+
+/*
+ * POST /v2/apps/<app_id>/restart (app_id absolute, as marathon_app_id
+ * makes it), never with force: a running deployment answers 409 and
+ * stays. Returns as marathon_request; with 200 or 201 the deployment id
+ * is copied into deployment (empty if the body has none).
+ */
+int marathon_restart(struct marathon *m, const char *app_id,
+    struct http_resp *r, char *deployment, size_t n);
+
 #endif

@@ -4,7 +4,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +62,13 @@ retry_dup2(int from, int to)
 pid_t
 proc_spawn(char *const argv[], const struct proc_opts *o)
 {
+	return proc_spawn_env(argv, NULL, o);
+}
+
+pid_t
+proc_spawn_env(char *const argv[], char *const envp[],
+    const struct proc_opts *o)
+{
 	struct proc_opts def = PROC_OPTS_INIT;
 	int pfd[2], err = 0, st;
 	ssize_t r;
@@ -85,7 +95,10 @@ proc_spawn(char *const argv[], const struct proc_opts *o)
 			err = errno;
 		} else {
 			reset_signals();
-			execvp(argv[0], argv);
+			if (envp != NULL)
+				execvpe(argv[0], argv, envp);
+			else
+				execvp(argv[0], argv);
 			err = errno;
 		}
 		while (write(pfd[1], &err, sizeof(err)) < 0 && errno == EINTR)
@@ -239,4 +252,101 @@ proc_run(char *const argv[], long long timeout_ms, struct buf *out,
 		return 1;
 	}
 	return 0;
+}
+
+void
+proc_forward_set(sigset_t *set)
+{
+	sigfillset(set);	/* glibc leaves out its own two */
+	sigdelset(set, SIGKILL);
+	sigdelset(set, SIGSTOP);
+	sigdelset(set, SIGCHLD);
+}
+
+int
+proc_reaper(void)
+{
+	if (getpid() == 1)
+		return 1;
+	return prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) == 0 ? 0 : -1;
+}
+
+pid_t
+proc_reap(int *wstatus)
+{
+	pid_t pid;
+
+	while ((pid = waitpid(-1, wstatus, WNOHANG)) < 0 && errno == EINTR)
+		;
+	return pid;
+}
+
+static const char *const signames[] = {
+	[SIGHUP] = "HUP", [SIGINT] = "INT", [SIGQUIT] = "QUIT",
+	[SIGILL] = "ILL", [SIGTRAP] = "TRAP", [SIGABRT] = "ABRT",
+	[SIGBUS] = "BUS", [SIGFPE] = "FPE", [SIGKILL] = "KILL",
+	[SIGUSR1] = "USR1", [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
+	[SIGPIPE] = "PIPE", [SIGALRM] = "ALRM", [SIGTERM] = "TERM",
+#ifdef SIGSTKFLT
+	[SIGSTKFLT] = "STKFLT",
+#endif
+	[SIGCHLD] = "CHLD", [SIGCONT] = "CONT", [SIGSTOP] = "STOP",
+	[SIGTSTP] = "TSTP", [SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU",
+	[SIGURG] = "URG", [SIGXCPU] = "XCPU", [SIGXFSZ] = "XFSZ",
+	[SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH",
+	[SIGIO] = "IO", [SIGPWR] = "PWR", [SIGSYS] = "SYS",
+};
+
+int
+proc_signal_parse(const char *s)
+{
+	const char *p = s;
+	char *end;
+	long n;
+	size_t i;
+
+	if (strcasecmp(s, "NONE") == 0)
+		return 0;
+	if (*p >= '0' && *p <= '9') {
+		n = strtol(p, &end, 10);
+		return *end == '\0' && n >= 0 && n < NSIG ? (int)n : -1;
+	}
+	if (strncasecmp(p, "SIG", 3) == 0)
+		p += 3;
+	for (i = 1; i < sizeof(signames) / sizeof(signames[0]); i++)
+		if (signames[i] != NULL && strcasecmp(p, signames[i]) == 0)
+			return (int)i;
+	if (strcasecmp(p, "IOT") == 0)
+		return SIGABRT;
+	if (strcasecmp(p, "POLL") == 0)
+		return SIGIO;
+	if (strncasecmp(p, "RTMIN", 5) == 0 || strncasecmp(p, "RTMAX", 5) == 0) {
+		int base = strncasecmp(p, "RTMIN", 5) == 0 ? SIGRTMIN : SIGRTMAX;
+
+		if (p[5] == '\0')
+			return base;
+		if ((p[5] != '+' && p[5] != '-') || p[6] < '0' || p[6] > '9')
+			return -1;
+		n = strtol(p + 5, &end, 10);
+		if (*end != '\0')
+			return -1;
+		n += base;
+		return n >= SIGRTMIN && n <= SIGRTMAX ? (int)n : -1;
+	}
+	return -1;
+}
+
+const char *
+proc_signal_name(int sig, char *buf, size_t n)
+{
+	if (sig > 0 && (size_t)sig < sizeof(signames) / sizeof(signames[0]) &&
+	    signames[sig] != NULL)
+		snprintf(buf, n, "SIG%s", signames[sig]);
+	else if (sig == SIGRTMIN)
+		snprintf(buf, n, "SIGRTMIN");
+	else if (sig > SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, n, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else
+		snprintf(buf, n, "signal %d", sig);
+	return buf;
 }

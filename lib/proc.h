@@ -3,11 +3,15 @@
  * proc: run programs without a shell. Children start with an empty
  * signal mask and default dispositions, whatever the caller had; fds
  * other than 0-2 must be close-on-exec (ours all are). Output captured
- * by proc_run() goes into the caller's struct buf.
+ * by proc_run() goes into the caller's struct buf. For supervisors: the
+ * set of signals to forward, reaping as PID 1 or as a subreaper, and
+ * signal names.
  */
 #ifndef GALLEY_PROC_H
 #define GALLEY_PROC_H
 
+#include <signal.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -24,6 +28,13 @@ struct proc_opts {
  * to why the exec failed (the child has been reaped then).
  */
 pid_t proc_spawn(char *const argv[], const struct proc_opts *o);
+
+/*
+ * The same with envp as the command's whole environment (NULL: the
+ * caller's). The command is looked up in the caller's PATH.
+ */
+pid_t proc_spawn_env(char *const argv[], char *const envp[],
+    const struct proc_opts *o);
 
 /* 127 when err says "not found", else 126 (as env(1)). */
 int proc_exec_status(int err);
@@ -49,5 +60,33 @@ int proc_stop(pid_t pid, long long grace_ms);
  */
 int proc_run(char *const argv[], long long timeout_ms, struct buf *out,
     int *wstatus);
+
+/*
+ * Every signal a supervisor forwards: all that can be caught except
+ * SIGCHLD (and the two glibc keeps for its threads).
+ */
+void proc_forward_set(sigset_t *set);
+
+/*
+ * Make the caller the reaper of its orphaned descendants: PID 1 already
+ * is one (returns 1); otherwise PR_SET_CHILD_SUBREAPER (returns 0, or -1
+ * with errno when the kernel refuses).
+ */
+int proc_reaper(void);
+
+/*
+ * Reap one child that has ended, any child: returns its pid with
+ * *wstatus set, 0 when none has ended, -1 when there are none (ECHILD).
+ */
+pid_t proc_reap(int *wstatus);
+
+/*
+ * A signal by name (TERM, SIGTERM, any case, RTMIN+N, RTMAX-N) or
+ * number; 0 only as "0" or "NONE". Returns -1 for anything else.
+ */
+int proc_signal_parse(const char *s);
+
+/* "SIGTERM", "SIGRTMIN+2", or "signal 99": for messages. */
+const char *proc_signal_name(int sig, char *buf, size_t n);
 
 #endif

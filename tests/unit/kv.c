@@ -160,13 +160,99 @@ test_decode_errors(void)
 	kv_list_free(&l);
 }
 
+#define J(s) s, strlen(s)
+
+static void
+test_list_hash(void)
+{
+	struct kv_list a = KV_LIST_INIT, b = KV_LIST_INIT;
+	char err[256];
+
+	kv_decode(J("[{\"Key\":\"p/a\",\"Value\":\"MQ==\"}]"), &a, err,
+	    sizeof(err));
+	kv_decode(J("[{\"Key\":\"p/a\",\"Value\":\"MQ==\"}]"), &b, err,
+	    sizeof(err));
+	ok(a.n == 1 && kv_list_hash(&a) == kv_list_hash(&b),
+	    "list hash: same content, same hash");
+	kv_list_free(&b);
+	kv_decode(J("[{\"Key\":\"p/a\",\"Value\":\"Mg==\"}]"), &b, err,
+	    sizeof(err));
+	ok(kv_list_hash(&a) != kv_list_hash(&b), "list hash: a value counts");
+	kv_list_free(&b);
+	kv_decode(J("[{\"Key\":\"p/a/\",\"Value\":null},"
+	    "{\"Key\":\"p/a\",\"Value\":\"MQ==\"}]"), &b, err, sizeof(err));
+	ok(b.n == 2 && kv_list_hash(&a) != kv_list_hash(&b),
+	    "list hash: a folder key counts (the environment hash decides)");
+	kv_list_free(&a);
+	kv_list_free(&b);
+}
+
+/* The command's environment, what messages say, and the pipe format. */
+static void
+test_envp_and_messages(void)
+{
+	struct kv_env a = KV_ENV_INIT, b = KV_ENV_INIT, got = KV_ENV_INIT;
+	char *base[] = { "PATH=/bin", "A=inherited", "AB=x", "EMPTY", NULL };
+	struct buf d = BUF_INIT;
+	char **envp, tag = 0;
+	int p[2];
+
+	free(map("[{\"Key\":\"p/A\",\"Value\":\"a2V5IHZhbHVl\"},"
+	    "{\"Key\":\"p/B\",\"Value\":null},{\"Key\":\"p/C\",\"Value\":\"Yw==\"}]",
+	    "p", 0, &a));
+	free(map("[{\"Key\":\"p/A\",\"Value\":\"Y2hhbmdlZA==\"},"
+	    "{\"Key\":\"p/B\",\"Value\":null},{\"Key\":\"p/D\",\"Value\":\"ZA==\"}]",
+	    "p", 0, &b));
+	envp = kv_envp(&a, base);
+	ok(envp[0] != NULL && strcmp(envp[0], "PATH=/bin") == 0 &&
+	    strcmp(envp[1], "AB=x") == 0 && strcmp(envp[2], "EMPTY") == 0 &&
+	    strcmp(envp[3], "A=key value") == 0 && strcmp(envp[4], "B=") == 0 &&
+	    strcmp(envp[5], "C=c") == 0 && envp[6] == NULL,
+	    "envp: inherited ones kept, KV ones over them, once each");
+	kv_envp_free(envp);
+
+	kv_env_describe(&a, &d);
+	is_str(d.data, "3 variables (A, B, C)", "describe: names only");
+	buf_reset(&d);
+	kv_env_describe(&got, &d);
+	is_str(d.data, "0 variables", "describe: none");
+	buf_reset(&d);
+	kv_env_diff(&a, &b, &d);
+	is_str(d.data, "added D; changed A; removed C", "diff: by name");
+	buf_reset(&d);
+	kv_env_diff(&a, &a, &d);
+	is_str(d.data, "no variable", "diff: nothing");
+	buf_free(&d);
+
+	if (pipe(p) == 0) {
+		ok(kv_env_send(p[1], 'R', &a) == 0 &&
+		    kv_env_recv(p[0], &tag, &got) == 0 && tag == 'R' &&
+		    got.n == 3 && kv_env_hash(&got) == kv_env_hash(&a),
+		    "send, recv: the same environment");
+		ok(kv_env_send(p[1], 'F', NULL) == 0 &&
+		    kv_env_recv(p[0], &tag, &got) == 0 && tag == 'F' && got.n == 0,
+		    "send, recv: a message without one");
+		if (write(p[1], "C\377\377\377\377", 5) != 5)
+			return;
+		ok(kv_env_recv(p[0], &tag, &got) < 0, "recv: not a message");
+		close(p[1]);
+		ok(kv_env_recv(p[0], &tag, &got) < 0, "recv: the end of the pipe");
+		close(p[0]);
+	}
+	kv_env_free(&a);
+	kv_env_free(&b);
+	kv_env_free(&got);
+}
+
 int
 main(void)
 {
 	log_init("t", 1);
 	test_map();
+	test_list_hash();
 	test_big();
 	test_decode_errors();
+	test_envp_and_messages();
 	ok(kv_env_protected("PORT") && kv_env_protected("PORT10") &&
 	    kv_env_protected("PORTS") && kv_env_protected("PORT_HTTP") &&
 	    kv_env_protected("MESOS_TASK_ID") && kv_env_protected("HOST"),

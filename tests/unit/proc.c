@@ -18,6 +18,72 @@ run(char *const argv[], long long timeout, struct buf *out)
 	return r < 0 ? -1000 - errno : r == 1 ? -1 : proc_status(st);
 }
 
+static void
+test_supervisor_bits(void)
+{
+	char *envcmd[] = { "sh", "-c", "printf '%s|%s' \"$A\" \"${B-unset}\"", NULL };
+	char *envp[] = { "A=x y $(id)", "PATH=/usr/bin:/bin", NULL };
+	char name[32];
+	sigset_t set;
+	pid_t pid;
+	int st, p[2];
+	char got[64] = "";
+	ssize_t n;
+
+	is_int(proc_signal_parse("TERM"), SIGTERM, "signal name TERM");
+	is_int(proc_signal_parse("sigquit"), SIGQUIT, "SIGQUIT in any case");
+	is_int(proc_signal_parse("15"), 15, "a number");
+	is_int(proc_signal_parse("0"), 0, "0");
+	is_int(proc_signal_parse("none"), 0, "NONE is 0");
+	is_int(proc_signal_parse("RTMIN+2"), SIGRTMIN + 2, "RTMIN+2");
+	is_int(proc_signal_parse("RTMAX"), SIGRTMAX, "RTMAX");
+	is_int(proc_signal_parse("TERMX"), -1, "not a signal");
+	is_int(proc_signal_parse("99"), -1, "out of range");
+	is_int(proc_signal_parse("RTMAX+1"), -1, "past RTMAX");
+	is_str(proc_signal_name(SIGUSR1, name, sizeof(name)), "SIGUSR1", "name of 10");
+	is_str(proc_signal_name(SIGRTMIN + 1, name, sizeof(name)), "SIGRTMIN+1",
+	    "name of a real-time signal");
+
+	proc_forward_set(&set);
+	ok(sigismember(&set, SIGTERM) && sigismember(&set, SIGHUP) &&
+	    sigismember(&set, SIGWINCH) && sigismember(&set, SIGUSR2) &&
+	    sigismember(&set, SIGRTMIN) && sigismember(&set, SIGRTMAX),
+	    "forward set: the catchable ones");
+	ok(!sigismember(&set, SIGCHLD) && !sigismember(&set, SIGKILL) &&
+	    !sigismember(&set, SIGSTOP), "forward set: not CHLD, KILL, STOP");
+
+	if (pipe(p) == 0) {
+		struct proc_opts o = PROC_OPTS_INIT;
+
+		o.out = p[1];
+		pid = proc_spawn_env(envcmd, envp, &o);
+		close(p[1]);
+		n = read(p[0], got, sizeof(got) - 1);
+		got[n > 0 ? n : 0] = '\0';
+		close(p[0]);
+		proc_wait(pid, -1, &st);
+		is_str(got, "x y $(id)|unset", "proc_spawn_env: exactly that environment");
+	}
+
+	ok(proc_reaper() == 0, "proc_reaper: a subreaper when not PID 1");
+	{
+		/* A grandchild orphaned by its parent comes back to us. */
+		char *orphan[] = { "sh", "-c", "sleep 0.2 & exit 0", NULL };
+		long long t0 = util_now_ms();
+		int reaped = 0;
+
+		ok(proc_spawn(orphan, NULL) > 0, "a command that leaves an orphan");
+		while (reaped < 2 && util_now_ms() - t0 < 5000) {
+			if (proc_reap(&st) > 0)
+				reaped++;
+			else
+				util_sleep_ms(10);
+		}
+		is_int(reaped, 2, "proc_reap: the child and its orphan");
+		is_int(proc_reap(&st), -1, "proc_reap: -1 when none are left");
+	}
+}
+
 int
 main(void)
 {
@@ -112,6 +178,7 @@ main(void)
 		    "a child that ignores TERM gets KILL after the grace");
 		ok(util_now_ms() - t0 < 2000, "right after the grace");
 	}
+	test_supervisor_bits();
 	buf_free(&out);
 	return done_testing();
 }
