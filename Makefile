@@ -33,7 +33,7 @@ GALLEY_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
 GALLEY_LDFLAGS += -fsanitize=address,undefined
 endif
 ifeq ($(COVERAGE),1)
-GALLEY_CFLAGS  += --coverage -O0
+GALLEY_CFLAGS  += --coverage -O0 -DGALLEY_COVERAGE
 GALLEY_LDFLAGS += --coverage
 endif
 

@@ -269,6 +269,7 @@ main(int argc, char *argv[])
 	if (have_addr && setenv(var, addr, 1) < 0)
 		log_die(125, "setenv %s:", var);
 	fflush(stdout);
+	util_coverage_flush();
 	execvp(argv[0], argv);
 	r = proc_exec_status(errno);
 	log_err("%s: cannot run:", argv[0]);

@@ -293,10 +293,13 @@ watcher(struct envwatch *w, struct marathon *m, const struct opts *o, int fd)
 
 	if (envwatch_first(w, o->consul_timeout_ms) < 0) {
 		kv_env_send(fd, MSG_FAILED, NULL);
+		util_coverage_flush();
 		_exit(125);
 	}
-	if (kv_env_send(fd, MSG_READY, &w->env) < 0 || o->once)
+	if (kv_env_send(fd, MSG_READY, &w->env) < 0 || o->once) {
+		util_coverage_flush();
 		_exit(0);
+	}
 	for (;;) {
 		if (!envwatch_next(w, retry_at))	/* a 409, or --restart-retry */
 			retry_at = envwatch_restart(w, m, o->app_id, 0,
@@ -308,8 +311,10 @@ watcher(struct envwatch *w, struct marathon *m, const struct opts *o, int fd)
 			log_info("%s/: the command runs with an older configuration "
 			    "(--on-change none: nothing done)", o->prefix);
 		else if (kv_env_send(fd, MSG_CHANGE, &w->env) < 0 ||
-		    o->mode == ON_EXIT)
+		    o->mode == ON_EXIT) {
+			util_coverage_flush();
 			_exit(0);
+		}
 		else
 			w->running = w->hash;
 	}
@@ -320,6 +325,7 @@ watcher(struct envwatch *w, struct marathon *m, const struct opts *o, int fd)
 static _Noreturn void
 finish(pid_t watcher, int status)
 {
+	util_coverage_stop(watcher);
 	kill(watcher, SIGKILL);
 	while (waitpid(watcher, NULL, 0) < 0 && errno == EINTR)
 		;
@@ -466,6 +472,7 @@ main(int argc, char *argv[])
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(0);
+		util_coverage_child();
 		envwatch_init(&w, &c, o.prefix, o.kvflags);
 		w.wait_ms = o.wait_ms;
 		debounce_init(&w.db, o.quiet_ms, o.cap_ms);

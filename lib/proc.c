@@ -95,6 +95,7 @@ proc_spawn_env(char *const argv[], char *const envp[],
 			err = errno;
 		} else {
 			reset_signals();
+			util_coverage_flush();
 			if (envp != NULL)
 				execvpe(argv[0], argv, envp);
 			else

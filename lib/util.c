@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -274,3 +276,67 @@ util_is_name(const char *s, size_t n)
 			return 0;
 	return 1;
 }
+
+#ifdef GALLEY_COVERAGE
+/* A signal nobody else sends, so group signals in tests act as without. */
+#define COVERAGE_SIGNAL (SIGRTMIN + 5)
+
+void __gcov_dump(void);
+
+static void
+coverage_term(int sig)
+{
+	(void)sig;
+	__gcov_dump();
+	_exit(0);
+}
+
+void
+util_coverage_flush(void)
+{
+	__gcov_dump();
+}
+
+void
+util_coverage_child(void)
+{
+	struct sigaction sa;
+	sigset_t term;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = coverage_term;
+	sigaction(COVERAGE_SIGNAL, &sa, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, COVERAGE_SIGNAL);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
+}
+
+void
+util_coverage_stop(pid_t pid)
+{
+	int i;
+
+	kill(pid, COVERAGE_SIGNAL);
+	for (i = 0; i < 200 && kill(pid, 0) == 0; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		util_sleep_ms(10);
+	}
+}
+#else
+void
+util_coverage_flush(void)
+{
+}
+
+void
+util_coverage_child(void)
+{
+}
+
+void
+util_coverage_stop(pid_t pid)
+{
+	(void)pid;
+}
+#endif

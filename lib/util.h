@@ -56,6 +56,18 @@ void util_checkfds(void);
 /* Flush and check a stream; returns 0, or -1 after reporting the error. */
 int util_fshut(FILE *fp, const char *name);
 
+/*
+ * Coverage builds (make coverage: GALLEY_COVERAGE) only; elsewhere these
+ * do nothing. exec and _exit skip the exit handlers that write gcov's
+ * counters, so util_coverage_flush() writes them first; a helper process
+ * that is normally SIGKILLed calls util_coverage_child() after fork, and
+ * its parent util_coverage_stop(pid) before the SIGKILL (which signals
+ * it with SIGRTMIN+5 and waits up to 2 s), so that it can write them too.
+ */
+void util_coverage_flush(void);
+void util_coverage_child(void);
+void util_coverage_stop(pid_t pid);
+
 /* Milliseconds on the monotonic clock. */
 long long util_now_ms(void);
 

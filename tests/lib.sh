@@ -20,7 +20,7 @@
 # log shown as TAP diagnostics when it fails (or always with -v/TEST_VERBOSE).
 # A body that runs longer than $TEST_TIMEOUT seconds (default 120) is
 # killed and fails. test_when_finished registers cleanup for the current
-# test. Missing prerequisites (ROOT, NETNS, HAPROXY, IPTABLES, VALGRIND,
+# test. Missing prerequisites (ROOT, NETNS, HAPROXY, IPTABLES, VALGRIND, COVERAGE,
 # or any name for which test_set_prereq was called) skip with a reason.
 
 GALLEY_ROOT=${GALLEY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -77,6 +77,8 @@ command -v valgrind >/dev/null 2>&1 && test_set_prereq VALGRIND
 command -v haproxy >/dev/null 2>&1 && test_set_prereq HAPROXY
 command -v iptables >/dev/null 2>&1 && test_set_prereq IPTABLES
 [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && test_set_prereq NETNS
+# A make coverage build: the tools also write gcov files (extra syscalls).
+grep -q GALLEY_COVERAGE "$GALLEY_ROOT/build/flags" 2>/dev/null && test_set_prereq COVERAGE
 
 test_have_prereq() {
 	for p in $(echo "$1" | tr , ' '); do
