@@ -328,13 +328,8 @@ static int
 reload_syndrop(struct fw_hold *h, int lockfd)
 {
 	char t[32], how[64];
-	size_t i;
 	int rc;
 
-	for (i = 0; i < 2; i++)
-		if (h->tools[i] != NULL &&
-		    fw_clear_stale(h->tools[i], h->timeout_ms) < 0)
-			return errno == ENOENT ? 3 : 1;
 	fflush(stdout);
 	rc = fw_hold(h);
 	if (h->signal != 0) {
@@ -518,6 +513,16 @@ main(int argc, char *argv[])
 			log_die(3, "%s: still locked by another run after %s",
 			    lockfile, fmt_ms(timeout, t, sizeof(t)));
 		log_die(3, "%s: cannot lock:", lockfile);
+	}
+
+	/* Rules a killed run left behind go first, whatever comes next. */
+	if (m == M_SYNDROP) {
+		if (fw_clear_stale(h.tools[0], timeout) < 0)
+			return errno == ENOENT ? 3 : 1;
+		if (h.tools[1] != NULL && fw_clear_stale(h.tools[1], timeout) < 0) {
+			log_warn("%s: left out: IPv6 SYNs are not held", h.tools[1]);
+			h.tools[1] = NULL;
+		}
 	}
 
 	/* 5. The check: an invalid configuration changes nothing. */
