@@ -517,19 +517,25 @@ haproxy_signal_reload(const char *procdir, pid_t master,
 		return -1;
 	deadline = util_now_ms() + timeout_ms;
 	while (util_now_ms() < deadline) {
+		pid_t seen = 0;
+
 		util_sleep_ms(POLL_MS);
 		nn = haproxy_workers(procdir, master, now, HAPROXY_PROCS_MAX);
 		if (nn < 0) {
 			r->result = HAPROXY_REFUSED;	/* the master is gone */
 			return 0;
 		}
-		for (i = 0; i < nn; i++)
-			if (!in_set(before, (size_t)nb, now[i])) {
-				r->newpid = now[i];
-				r->result = HAPROXY_CONFIRMED;
-				return 0;
-			}
+		for (i = 0; i < nn && seen == 0; i++)
+			if (!in_set(before, (size_t)nb, now[i]))
+				seen = now[i];
+		/* A new worker that is still there a look later took over. */
+		if (seen != 0 && seen == r->newpid) {
+			r->result = HAPROXY_CONFIRMED;
+			return 0;
+		}
+		r->newpid = seen;
 	}
+	r->newpid = 0;
 	return 0;
 }
 
