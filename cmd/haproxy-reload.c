@@ -395,7 +395,7 @@ main(int argc, char *argv[])
 	enum method m = M_NONE;
 	struct stat sb;
 	char t[32];
-	int c, nports, lockfd, r, sock_given;
+	int c, nports, lockfd, r;
 
 	util_checkfds();
 	log_init("haproxy-reload", 1);
@@ -457,7 +457,6 @@ main(int argc, char *argv[])
 	/* 2. Settings: the flag, else its environment twin, else the default. */
 	if (config == NULL && (config = env("HAPROXY_CONFIG")) == NULL)
 		config = DEFAULT_CONFIG;
-	sock_given = sock != NULL || env("HAPROXY_MASTER_SOCKET") != NULL;
 	if (sock == NULL && (sock = env("HAPROXY_MASTER_SOCKET")) == NULL)
 		sock = DEFAULT_SOCKET;
 	if (pidfile == NULL)
@@ -478,7 +477,7 @@ main(int argc, char *argv[])
 
 	/* 3. The method: asked for, else the best one available. */
 	if (m == M_NONE) {
-		if (sock_given || stat(sock, &sb) == 0)
+		if (stat(sock, &sb) == 0)
 			m = M_MASTER;
 		else if (pidfile != NULL)
 			m = M_SIGNAL;
