@@ -274,8 +274,12 @@ reload_master(const char *sock, long long timeout_ms)
 		    sizeof(t)));
 		return 1;
 	}
-	log_info("reloaded: master %d: new worker %d%s%.0d", (int)r.master,
-	    (int)r.newpid, r.old != 0 ? ", was " : "", (int)r.old);
+	if (r.old != 0)
+		log_info("reloaded: master %d: new worker %d, was %d",
+		    (int)r.master, (int)r.newpid, (int)r.old);
+	else
+		log_info("reloaded: master %d: new worker %d", (int)r.master,
+		    (int)r.newpid);
 	return 0;
 }
 
@@ -488,10 +492,15 @@ main(int argc, char *argv[])
 	}
 	if (m == M_SIGNAL && pidfile == NULL)
 		usage_error("%s", "-m signal", "needs the master's pidfile (-P)");
-	if ((m == M_MASTER || m == M_SIGNAL) && cmd != default_command)
-		usage_error("%s", cmd[0], m == M_MASTER ? "a reload command is "
-		    "for -m command or syn-drop; the method is master (the master "
-		    "socket)" : "a reload command is for -m command or syn-drop");
+	if ((m == M_MASTER || m == M_SIGNAL) && cmd != default_command) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "only -m command and -m syn-drop run a "
+		    "reload command, and the method is %s%s%s%s", method_names[m],
+		    mflag == NULL ? " (" : "", mflag == NULL ? sock : "",
+		    mflag == NULL ? " exists)" : "");
+		usage_error("%s", cmd[0], why);
+	}
 	memset(&h, 0, sizeof(h));
 	if (m == M_SYNDROP) {
 		if (!fw_present("iptables"))
@@ -514,7 +523,7 @@ main(int argc, char *argv[])
 		log_die(3, "%s: cannot lock:", lockfile);
 	}
 
-	/* Rules a killed run left behind go first, whatever comes next. */
+	/* Under the lock, rules a killed run left go first, whatever follows. */
 	if (m == M_SYNDROP) {
 		if (fw_clear_stale(h.tools[0], timeout) < 0)
 			return errno == ENOENT ? 3 : 1;

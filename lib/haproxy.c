@@ -23,7 +23,7 @@
 
 /* ---------------------------------------------------------- show proc -- */
 
-/* A decimal PID at s, its end in *end; 0 when there is none. */
+/* A decimal PID at s, its end in *end; 0 when there is none (or "0"). */
 static pid_t
 parse_pid(const char *s, const char **end)
 {
@@ -56,15 +56,14 @@ word_is(const char *s, const char *w)
 	    s[n] == '\n' || s[n] == '\r' || s[n] == '\0');
 }
 
+/* A count at s, -1 when there is none. */
 static int
 parse_count(const char *s)
 {
 	const char *end;
 	pid_t v = parse_pid(s, &end);
 
-	if (end == s)
-		return -1;
-	return (int)v;	/* 0 parses as 0 PID: parse_pid returned 0 */
+	return end == s ? -1 : (int)v;
 }
 
 int
