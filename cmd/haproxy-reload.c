@@ -403,6 +403,7 @@ main(int argc, char *argv[])
 
 	util_checkfds();
 	log_init("haproxy-reload", 1);
+	signal(SIGCHLD, SIG_DFL);	/* an ignored SIGCHLD would lose our children's status */
 	argv[0] = (char *)log_tool;
 
 	/* 1. Options, up to "--" and the reload command. */
