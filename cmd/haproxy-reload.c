@@ -120,8 +120,13 @@ duration(const char *opt, const char *s, int zero_ok)
 {
 	long long ms;
 
-	if (util_duration(s, &ms) < 0 || ms < 0 || (ms == 0 && !zero_ok))
-		usage_error("%s", opt, "expected a duration such as 200ms, 5s or 1m");
+	if (util_duration(s, &ms) < 0 || ms < 0 || (ms == 0 && !zero_ok)) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "%s %s", opt, s);
+		usage_error("%s", what, "expected a duration such as 200ms, 5s "
+		    "or 1m");
+	}
 	return ms;
 }
 
@@ -472,11 +477,12 @@ main(int argc, char *argv[])
 		sock = DEFAULT_SOCKET;
 	if (pidfile == NULL)
 		pidfile = env("HAPROXY_PIDFILE");
-	from = "-m";
+	from = "-m %s";
 	if (mflag == NULL && (mflag = env("HAPROXY_RELOAD_METHOD")) != NULL)
-		from = "HAPROXY_RELOAD_METHOD";
+		from = "HAPROXY_RELOAD_METHOD=%s";
 	if (mflag != NULL && (m = method_parse(mflag)) == M_NONE)
-		usage_error("%s", from, "expected master, signal, syn-drop or command");
+		usage_error(from, mflag, "expected master, signal, syn-drop or "
+		    "command");
 	if (*config == '\0' || *lockfile == '\0')
 		usage_error("%s", *config == '\0' ? "-f" : "-l", "the file name is empty");
 	if ((nports = fw_ports_parse(ports_arg, ports, FW_PORTS_MAX)) < 0)

@@ -546,7 +546,8 @@ struct settings {
 	char name[64];
 	int http;		/* mode http */
 	int idle_close;		/* option idle-close-on-response */
-	int advised;		/* a defaults section named in the advice */
+	int advised;		/* a defaults section: mode http without it */
+	int line;		/* a defaults section: where it starts */
 };
 
 struct section {
@@ -594,37 +595,53 @@ copy_name(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src != NULL ? src : "");
 }
 
-/* A section ends: record the advice it needs. */
+/* Name a section in the advice, once. */
+static void
+advice_add(struct haproxy_config *c, int line, const char *kind,
+    const char *name)
+{
+	struct haproxy_advice *a;
+	size_t i;
+
+	for (i = 0; i < c->nidle; i++)
+		if (c->idle[i].line == line)
+			return;
+	if (c->nidle >= HAPROXY_ADVICE_MAX) {
+		c->more++;
+		return;
+	}
+	a = &c->idle[c->nidle++];
+	a->line = line;
+	copy_name(a->kind, sizeof(a->kind), kind);
+	copy_name(a->name, sizeof(a->name), name);
+}
+
+/*
+ * A section ends: a frontend or listen in mode http without the option
+ * loses requests at a reload. Named is the defaults section it inherits
+ * the lack from (once, however many inherit it), else the section
+ * itself; a defaults section that no such frontend uses is not named.
+ */
 static void
 section_end(struct section *s, struct haproxy_config *c,
     struct settings *defaults, size_t *ndefaults, struct settings *last)
 {
-	const char *kind = s->kind == S_DEFAULTS ? "defaults" :
-	    s->kind == S_FRONTEND ? "frontend" : "listen";
-	int advise = 0;
-
 	if (s->kind == S_DEFAULTS) {
 		s->set.advised = s->set.http && !s->set.idle_close;
-		advise = s->set.advised;
+		s->set.line = s->line;
 		*last = s->set;
 		if (s->name[0] != '\0' && *ndefaults < DEFAULTS_MAX)
 			defaults[(*ndefaults)++] = s->set;
-	} else if (s->kind == S_FRONTEND || s->kind == S_LISTEN) {
-		/* Covered by its defaults' advice unless it says "no option". */
-		advise = s->set.http && !s->set.idle_close &&
-		    !(s->from != NULL && s->from->advised && !s->own_idle);
-	}
-	if (!advise)
 		return;
-	if (c->nidle < HAPROXY_ADVICE_MAX) {
-		struct haproxy_advice *a = &c->idle[c->nidle++];
-
-		a->line = s->line;
-		copy_name(a->kind, sizeof(a->kind), kind);
-		copy_name(a->name, sizeof(a->name), s->name);
-	} else {
-		c->more++;
 	}
+	if ((s->kind != S_FRONTEND && s->kind != S_LISTEN) || !s->set.http ||
+	    s->set.idle_close)
+		return;
+	if (s->from != NULL && s->from->advised && !s->own_idle)
+		advice_add(c, s->from->line, "defaults", s->from->name);
+	else
+		advice_add(c, s->line, s->kind == S_FRONTEND ? "frontend" :
+		    "listen", s->name);
 }
 
 static const struct settings *

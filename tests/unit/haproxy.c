@@ -396,9 +396,27 @@ test_advice(void)
 	scan("defaults\n    mode http\n"
 	    "frontend a\n    option idle-close-on-response\n"
 	    "frontend b\n    no option idle-close-on-response\n", &c);
-	ok(c.nidle == 2 && strcmp(c.idle[0].kind, "defaults") == 0 &&
-	    strcmp(c.idle[1].name, "b") == 0,
-	    "defaults named; a frontend saying \"no option\" named too");
+	ok(c.nidle == 1 && strcmp(c.idle[0].kind, "frontend") == 0 &&
+	    strcmp(c.idle[0].name, "b") == 0,
+	    "a frontend saying \"no option\" named; not its defaults, which "
+	    "no frontend takes the lack from");
+
+	scan("defaults\n    mode http\n"
+	    "frontend a\n    option idle-close-on-response\n"
+	    "listen b\n    option idle-close-on-response\n", &c);
+	is_int(c.nidle, 0, "defaults without the option, every frontend and "
+	    "listen with it: no advice");
+
+	scan("defaults\n    mode http\n"
+	    "backend be\n    server s1 127.0.0.1:8001\n", &c);
+	is_int(c.nidle, 0, "mode http defaults without a frontend: no advice");
+
+	scan("defaults\n    mode http\n"
+	    "frontend a\n    bind :80\nfrontend b\n    bind :81\n"
+	    "listen c\n    bind :82\n", &c);
+	ok(c.nidle == 1 && strcmp(c.idle[0].kind, "defaults") == 0 &&
+	    c.idle[0].line == 1, "three frontends inheriting the lack: their "
+	    "defaults named once");
 
 	scan("defaults web\n    mode http\n    option idle-close-on-response\n"
 	    "defaults tcp\n    mode tcp\n"
@@ -410,9 +428,10 @@ test_advice(void)
 	scan("defaults base\n    mode http\n"
 	    "defaults more from base\n    timeout client 1s\n"
 	    "frontend x from more\n", &c);
-	ok(c.nidle == 2 && strcmp(c.idle[0].name, "base") == 0 &&
-	    strcmp(c.idle[1].name, "more") == 0,
-	    "defaults from defaults inherit mode http");
+	ok(c.nidle == 1 && strcmp(c.idle[0].name, "more") == 0 &&
+	    c.idle[0].line == 3,
+	    "defaults from defaults inherit mode http; named is the one the "
+	    "frontend uses");
 
 	scan("defaults\n    mode http\n    option idle-close-on-response\n"
 	    "defaults\n    timeout client 1s\n"
