@@ -402,15 +402,10 @@ test_expect_success "$NSP" 'master: the default method when the socket exists; e
 	w2=$(hpr_workers) && test -n "$w2" && test "$w2" != "$old" &&
 	hpr_expect_serves 8080 v2 &&
 	hpr_cfg cfg -t v3 -i &&
-	hpr_nsx env HAPROXY_MASTER_SOCKET="$HPR_MSOCK" HAPROXY_CONFIG="$PWD/cfg" \
-		haproxy-reload -l "$PWD/lock" -q &&
-	w3=$(hpr_workers) && test -n "$w3" && test "$w3" != "$w2" &&
-	hpr_expect_serves 8080 v3 &&
-	hpr_cfg cfg -t v4 -i &&
 	hpr_nsx env HAPROXY_RELOAD_METHOD=master HAPROXY_MASTER_SOCKET="$HPR_MSOCK" \
-		haproxy-reload -l "$PWD/lock" -q -f "$PWD/cfg" &&
-	w4=$(hpr_workers) && test -n "$w4" && test "$w4" != "$w3" &&
-	hpr_expect_serves 8080 v4
+		HAPROXY_CONFIG="$PWD/cfg" haproxy-reload -l "$PWD/lock" -q &&
+	w3=$(hpr_workers) && test -n "$w3" && test "$w3" != "$w2" &&
+	hpr_expect_serves 8080 v3
 '
 
 test_expect_success "$NSP" 'master: passes -c, fails at start (bind 192.0.2.1): refused, exit 1; the next good one works' '
@@ -456,7 +451,7 @@ test_expect_success "$NSP" 'master: a socket path that is not a socket, or missi
 
 test_expect_success "$NSP" 'master: 0 failed new-connection requests across reloads under load' '
 	mw_up -t v0 -i &&
-	{ hpr_nsx "$HPR_PYTHON" "$HPR_HELPERS/hpr-newconn.py" -p 8080 -d 3 -c 20 -t 3 \
+	{ hpr_nsx "$HPR_PYTHON" "$HPR_HELPERS/hpr-newconn.py" -p 8080 -d 2 -c 20 -t 3 \
 		--ready "$PWD/load.ready" >load.json & } &&
 	load=$! &&
 	test_wait_for 5 test -e load.ready &&
@@ -471,11 +466,17 @@ test_expect_success "$NSP" 'master: 0 failed new-connection requests across relo
 
 # --- signal ---------------------------------------------------------------
 
-test_expect_success "$NSP" 'signal: SIGUSR2 to the master in the pidfile, the new worker confirmed' '
+test_expect_success "$NSP" 'signal: no signal for an invalid config; SIGUSR2 to the master in the pidfile, the new worker confirmed' '
 	hpr_setup && hpr_backend_start && hpr_cfg "$PWD/cfg" -t v1 &&
 	hpr_start_master -n "$PWD/cfg" &&
 	test "$(hpr_haproxy_pid)" = "$HPR_MASTER_PID" &&
 	old=$(hpr_children "$HPR_MASTER_PID") && test -n "$old" &&
+	hpr_cfg cfg -t v2 -d bogus_kw &&
+	test_expect_code 1 rl -m signal -P "$HPR_PIDFILE" -f "$PWD/cfg" 2>err &&
+	test_grep "bogus_kw" err &&
+	test_grep -v "Reloading HAProxy" "$HPR_LOG" &&
+	same_children "$HPR_MASTER_PID" "$old" &&
+	hpr_expect_serves 8080 v1 &&
 	hpr_cfg cfg -t v2 -i &&
 	rl -q -m signal -P "$HPR_PIDFILE" -f "$PWD/cfg" 2>err &&
 	hpr_children "$HPR_MASTER_PID" >kids &&
@@ -506,25 +507,13 @@ test_expect_success "$NSP" 'signal: a reload that fails at start is not confirme
 	old=$(hpr_children "$HPR_MASTER_PID") &&
 	hpr_cfg cfg -t v2 -i -b 192.0.2.1 &&
 	T0=$(now_ms) &&
-	test_expect_code 1 rl -m signal -P "$HPR_PIDFILE" -f "$PWD/cfg" --timeout 3s 2>err &&
-	elapsed_below 7000 &&
+	test_expect_code 1 rl -m signal -P "$HPR_PIDFILE" -f "$PWD/cfg" --timeout 1s 2>err &&
+	elapsed_below 5000 &&
 	test_grep "^haproxy-reload: .*$HPR_PIDFILE" err &&
 	same_children "$HPR_MASTER_PID" "$old" &&
 	test_wait_for 5 grep -q "Loading failure" "$HPR_LOG" &&
 	same_children "$HPR_MASTER_PID" "$old" &&
 	test_wait_for 5 hpr_serves 8080 v1
-'
-
-test_expect_success "$NSP" 'signal: an invalid config sends no signal' '
-	hpr_setup && hpr_backend_start && hpr_cfg "$PWD/cfg" -t v1 -i &&
-	hpr_start_master -n "$PWD/cfg" &&
-	old=$(hpr_children "$HPR_MASTER_PID") &&
-	hpr_cfg cfg -t v2 -d bogus_kw &&
-	test_expect_code 1 rl -m signal -P "$HPR_PIDFILE" -f "$PWD/cfg" 2>err &&
-	test_grep "bogus_kw" err &&
-	test_grep -v "Reloading HAProxy" "$HPR_LOG" &&
-	same_children "$HPR_MASTER_PID" "$old" &&
-	hpr_expect_serves 8080 v1
 '
 
 # --- command, with a real standalone HAProxy -----------------------------
@@ -592,42 +581,30 @@ for sig in TERM INT HUP; do
 		T0=$(now_ms) &&
 		status=0 && { wait "$tool" || status=$?; } &&
 		echo "haproxy-reload exited $status on SIG'"$sig"'" &&
+		if hpr_alive "$(cat h/hang.pid)"; then
+			echo "the reload command (pid $(cat h/hang.pid)) outlived it"
+		fi &&
 		elapsed_below 3000 &&
 		test "$status" != 0 &&
 		hpr_no_rules
 	'
 done
 
-test_expect_success "$FWP" 'syn-drop: the rule a kill -9ed run left is cleared by the next run' '
+test_expect_success "$FWP" 'syn-drop: rules a kill -9ed run left (any port) are cleared by the next run' '
 	hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h h2 &&
-	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop -p 8080 -f "$PWD/cfg" --timeout 20s \
-		--max-hold 20s -- "$HOLD" "$PWD/h" hang 2>err & } &&
+	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop -p 8080,8081 \
+		-f "$PWD/cfg" --timeout 20s --max-hold 20s -- "$HOLD" "$PWD/h" hang 2>err & } &&
 	tool=$! &&
 	test_wait_for 5 test -e h/holding &&
 	kill -s KILL "$tool" &&
 	{ wait "$tool" || :; } &&
 	kill "$(cat h/hang.pid)" &&
-	hpr_rules 8080 >left &&
-	test_line_count -ge 1 left &&
+	test -n "$(hpr_rules 8080)" && test -n "$(hpr_rules 8081)" &&
 	rl -m syn-drop -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h2" exit 0 2>err &&
 	drop_rule h2/hold4 8080 &&
 	drop_rule h2/hold6 8080 &&
-	hpr_no_rules
-'
-
-test_expect_success "$FWP" 'syn-drop: stale tagged rules for other ports are cleared too' '
-	hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h h2 &&
-	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop -p 8081 -f "$PWD/cfg" --timeout 20s \
-		--max-hold 20s -- "$HOLD" "$PWD/h" hang 2>err & } &&
-	tool=$! &&
-	test_wait_for 5 test -e h/holding &&
-	kill -s KILL "$tool" &&
-	{ wait "$tool" || :; } &&
-	kill "$(cat h/hang.pid)" &&
-	test -n "$(hpr_rules 8081)" &&
-	rl -m syn-drop -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h2" exit 0 2>err &&
-	drop_rule h2/hold4 8080 &&
 	test_grep -v -e "--dport 8081 " h2/hold4 &&
+	test_grep -v -e "--dport 8081 " h2/hold6 &&
 	hpr_no_rules
 '
 
@@ -648,7 +625,7 @@ test_expect_success "$FWP" 'syn-drop: a hanging command: rules gone at --max-hol
 	hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h &&
 	T0=$(now_ms) &&
 	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop -p 8080 \
-		--settle 50ms --max-hold 300ms --timeout 2s -f "$PWD/cfg" \
+		--settle 50ms --max-hold 300ms --timeout 1500ms -f "$PWD/cfg" \
 		-- "$HOLD" "$PWD/h" hang 2>err & } &&
 	tool=$! &&
 	test_wait_for 5 test -e h/holding &&
