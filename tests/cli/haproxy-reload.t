@@ -149,6 +149,12 @@ drop_rule() {
 	fi
 }
 
+# drop_rule6 FILE PORT: drop_rule for ip6tables -S, when there is ip6tables.
+drop_rule6() {
+	command -v ip6tables >/dev/null 2>&1 || return 0
+	drop_rule "$@"
+}
+
 # --- command line ----------------------------------------------------------
 
 test_expect_success HAPROXY_RELOAD '--help on stdout lists every option, exit 0' '
@@ -385,6 +391,7 @@ test_expect_success "$NSP" 'master: a new worker, confirmed by PID; the old one 
 	old=$(hpr_workers) && test -n "$old" &&
 	hpr_cfg cfg -t v2 -i &&
 	rl -m master -S "$HPR_MSOCK" -f "$PWD/cfg" >out 2>err &&
+	test_line_count = 0 out &&
 	new=$(hpr_workers) && test -n "$new" &&
 	test "$new" != "$old" &&
 	hpr_old_workers >olds && test_grep -v -x "$new" olds &&
@@ -543,7 +550,7 @@ test_expect_success "$FWP" 'syn-drop: tagged rules during the hold (SYNs really 
 		-- "$HOLD" "$PWD/h" exec haproxy -D -f "$PWD/cfg" -p "$HPR_PIDFILE" -sf "$old" 2>err &&
 	test $(( ($(cat h/started) - T0) / 1000000 )) -ge 300 &&
 	drop_rule h/hold4 8080 &&
-	drop_rule h/hold6 8080 &&
+	drop_rule6 h/hold6 8080 &&
 	echo 28 >expect && test_cmp expect h/probe &&
 	echo 0 >expect && test_cmp expect h/probe-backend &&
 	hpr_no_rules &&
@@ -602,9 +609,29 @@ test_expect_success "$FWP" 'syn-drop: rules a kill -9ed run left (any port) are 
 	test -n "$(hpr_rules 8080)" && test -n "$(hpr_rules 8081)" &&
 	rl -m syn-drop -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h2" exit 0 2>err &&
 	drop_rule h2/hold4 8080 &&
-	drop_rule h2/hold6 8080 &&
+	drop_rule6 h2/hold6 8080 &&
 	test_grep -v -e "--dport 8081 " h2/hold4 &&
 	test_grep -v -e "--dport 8081 " h2/hold6 &&
+	hpr_no_rules
+'
+
+# The stale-rule sweep happens under the lock: a run waiting for the lock
+# leaves the rules of the run that holds it alone.
+test_expect_success "$FWP" 'syn-drop: a run waiting for the lock does not touch the holder'"'"'s rules' '
+	hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h h2 &&
+	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop -p 8080 \
+		-f "$PWD/cfg" --timeout 20s --max-hold 20s -- "$HOLD" "$PWD/h" hang 2>err & } &&
+	tool=$! &&
+	test_wait_for 5 test -e h/holding &&
+	test_expect_code 3 rl -m syn-drop -p 8080,8081 --timeout 1s -f "$PWD/cfg" \
+		-- "$HOLD" "$PWD/h2" exit 0 2>err2 &&
+	test_grep "lock" err2 &&
+	test_path_is_missing h2/started &&
+	hpr_rules 8080 | grep "^4 " >rules &&
+	test_line_count = 1 rules &&
+	test -z "$(hpr_rules 8081)" &&
+	kill "$tool" &&
+	{ wait "$tool" || :; } &&
 	hpr_no_rules
 '
 
@@ -643,7 +670,7 @@ test_expect_success "$FWP" 'syn-drop: several ports (-p 8080,8081), and port 80 
 	hpr_setup && hpr_cfg "$PWD/cfg" -p 8080,8081 && mkdir h h2 &&
 	rl -m syn-drop -p 8080,8081 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
 	drop_rule h/hold4 8080 && drop_rule h/hold4 8081 &&
-	drop_rule h/hold6 8080 && drop_rule h/hold6 8081 &&
+	drop_rule6 h/hold6 8080 && drop_rule6 h/hold6 8081 &&
 	hpr_no_rules &&
 	rl -m syn-drop -f "$PWD/cfg" -- "$HOLD" "$PWD/h2" exit 0 2>err &&
 	drop_rule h2/hold4 80 &&
