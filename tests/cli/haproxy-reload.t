@@ -255,7 +255,7 @@ test_expect_success HAPROXY,HAPROXY_RELOAD 'command: a reload command that is no
 test_expect_success HAPROXY,HAPROXY_RELOAD 'command: outliving --timeout it is killed (TERM, then KILL), exit 1' '
 	hpr_cfg cfg &&
 	T0=$(now_ms) &&
-	test_expect_code 1 haproxy-reload -q -l "$PWD/lock" -m command -f "$PWD/cfg" --timeout 1s \
+	test_expect_code 1 haproxy-reload -q -l "$PWD/lock" -m command -f "$PWD/cfg" --timeout 500ms \
 		-- sh -c "echo \$\$ >\"\$1\"; trap \"\" TERM; exec sleep 30" sh "$PWD/pid" 2>err &&
 	elapsed_below 6000 &&
 	test_grep "^haproxy-reload: " err &&
@@ -372,7 +372,7 @@ test_expect_success HAPROXY,HAPROXY_RELOAD 'two invocations at once are serialis
 
 # --- master ---------------------------------------------------------------
 
-test_expect_success "$NSP" 'master: an invalid config is exit 1, nothing reloaded, the old worker serving' '
+test_expect_success "$NSP" 'master: an invalid config is exit 1, nothing reloaded, the old worker serving; then a new worker, confirmed by PID; the old one leaves' '
 	mw_up -t v1 &&
 	old=$(hpr_workers) && test -n "$old" &&
 	hpr_cfg cfg -t v2 -d bogus_kw &&
@@ -383,12 +383,7 @@ test_expect_success "$NSP" 'master: an invalid config is exit 1, nothing reloade
 	test "$(hpr_failed)" = 0 &&
 	awk "\$2 == \"master\" && \$3 != 0 { exit 1 }" "$HPR_DIR/show-proc" &&
 	test_grep -v "Reloading HAProxy" "$HPR_LOG" &&
-	hpr_expect_serves 8080 v1
-'
-
-test_expect_success "$NSP" 'master: a new worker, confirmed by PID; the old one leaves' '
-	mw_up -t v1 &&
-	old=$(hpr_workers) && test -n "$old" &&
+	hpr_expect_serves 8080 v1 &&
 	hpr_cfg cfg -t v2 -i &&
 	rl -m master -S "$HPR_MSOCK" -f "$PWD/cfg" >out 2>err &&
 	test_line_count = 0 out &&
@@ -458,7 +453,7 @@ test_expect_success "$NSP" 'master: a socket path that is not a socket, or missi
 
 test_expect_success "$NSP" 'master: 0 failed new-connection requests across reloads under load' '
 	mw_up -t v0 -i &&
-	{ hpr_nsx "$HPR_PYTHON" "$HPR_HELPERS/hpr-newconn.py" -p 8080 -d 2 -c 20 -t 3 \
+	{ hpr_nsx "$HPR_PYTHON" "$HPR_HELPERS/hpr-newconn.py" -p 8080 -d 1.5 -c 20 -t 3 \
 		--ready "$PWD/load.ready" >load.json & } &&
 	load=$! &&
 	test_wait_for 5 test -e load.ready &&
@@ -558,17 +553,14 @@ test_expect_success "$FWP" 'syn-drop: tagged rules during the hold (SYNs really 
 	hpr_expect_serves 8080 v2
 '
 
-test_expect_success "$FWP" 'syn-drop: an invalid config inserts nothing, runs nothing' '
+test_expect_success "$FWP" 'syn-drop: an invalid config inserts nothing, runs nothing; a failing reload command: exit 1, the rules gone' '
 	hpr_setup && hpr_cfg "$PWD/cfg" -d bogus_kw && mkdir h &&
-	test_expect_code 1 rl -m syn-drop -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
+	test_expect_code 1 rl -m syn-drop --settle 50ms -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
 	test_grep "bogus_kw" err &&
 	test_path_is_missing h/started &&
-	hpr_no_rules
-'
-
-test_expect_success "$FWP" 'syn-drop: a failing reload command: exit 1, the rules gone' '
-	hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h &&
-	test_expect_code 1 rl -m syn-drop -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 7 2>err &&
+	hpr_no_rules &&
+	hpr_cfg "$PWD/cfg" &&
+	test_expect_code 1 rl -m syn-drop --settle 50ms -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 7 2>err &&
 	drop_rule h/hold4 8080 &&
 	test_grep -E "(status|code|exited( with)?) 7" err &&
 	hpr_no_rules
@@ -582,7 +574,7 @@ for sig in TERM:143 INT:130 HUP:129; do
 	test_expect_success "$FWP" "syn-drop: SIG$sig during the hold removes the rules, exit $want" '
 		hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h &&
 		{ env --default-signal=INT ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" \
-			-m syn-drop -p 8080 -f "$PWD/cfg" --timeout 20s --max-hold 20s \
+			-m syn-drop --settle 50ms -p 8080 -f "$PWD/cfg" --timeout 20s --max-hold 20s \
 			-- "$HOLD" "$PWD/h" hang 2>err & } &&
 		tool=$! &&
 		test_wait_for 5 test -e h/holding &&
@@ -603,7 +595,7 @@ done
 
 test_expect_success "$FWP" 'syn-drop: rules a kill -9ed run left (any port) are cleared by the next run' '
 	hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h h2 &&
-	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop -p 8080,8081 \
+	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop --settle 50ms -p 8080,8081 \
 		-f "$PWD/cfg" --timeout 20s --max-hold 20s -- "$HOLD" "$PWD/h" hang 2>err & } &&
 	tool=$! &&
 	test_wait_for 5 test -e h/holding &&
@@ -611,7 +603,7 @@ test_expect_success "$FWP" 'syn-drop: rules a kill -9ed run left (any port) are 
 	{ wait "$tool" || :; } &&
 	kill "$(cat h/hang.pid)" &&
 	test -n "$(hpr_rules 8080)" && test -n "$(hpr_rules 8081)" &&
-	rl -m syn-drop -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h2" exit 0 2>err &&
+	rl -m syn-drop --settle 50ms -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h2" exit 0 2>err &&
 	drop_rule h2/hold4 8080 &&
 	drop_rule6 h2/hold6 8080 &&
 	test_grep -v -e "--dport 8081 " h2/hold4 &&
@@ -623,11 +615,11 @@ test_expect_success "$FWP" 'syn-drop: rules a kill -9ed run left (any port) are 
 # leaves the rules of the run that holds it alone.
 test_expect_success "$FWP" 'syn-drop: a run waiting for the lock does not touch the holder'"'"'s rules' '
 	hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h h2 &&
-	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop -p 8080 \
+	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop --settle 50ms -p 8080 \
 		-f "$PWD/cfg" --timeout 20s --max-hold 20s -- "$HOLD" "$PWD/h" hang 2>err & } &&
 	tool=$! &&
 	test_wait_for 5 test -e h/holding &&
-	test_expect_code 3 rl -m syn-drop -p 8080,8081 --timeout 1s -f "$PWD/cfg" \
+	test_expect_code 3 rl -m syn-drop --settle 50ms -p 8080,8081 --timeout 1s -f "$PWD/cfg" \
 		-- "$HOLD" "$PWD/h2" exit 0 2>err2 &&
 	test_grep "lock" err2 &&
 	test_path_is_missing h2/started &&
@@ -655,7 +647,7 @@ test_expect_success "$FWP" 'syn-drop: --max-hold removes the rules while the com
 test_expect_success "$FWP" 'syn-drop: a hanging command: rules gone at --max-hold, command killed at --timeout' '
 	hpr_setup && hpr_cfg "$PWD/cfg" && mkdir h &&
 	T0=$(now_ms) &&
-	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop -p 8080 \
+	{ ip netns exec "$HPR_NS" haproxy-reload -l "$PWD/lock" -m syn-drop --settle 50ms -p 8080 \
 		--settle 50ms --max-hold 300ms --timeout 1500ms -f "$PWD/cfg" \
 		-- "$HOLD" "$PWD/h" hang 2>err & } &&
 	tool=$! &&
@@ -670,13 +662,15 @@ test_expect_success "$FWP" 'syn-drop: a hanging command: rules gone at --max-hol
 	hpr_no_rules
 '
 
-test_expect_success "$FWP" 'syn-drop: several ports (-p 8080,8081), and port 80 by default' '
+test_expect_success "$FWP" 'syn-drop: several ports (-p 8080,8081); the defaults: port 80, settle 200ms' '
 	hpr_setup && hpr_cfg "$PWD/cfg" -p 8080,8081 && mkdir h h2 &&
-	rl -m syn-drop -p 8080,8081 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
+	rl -m syn-drop --settle 50ms -p 8080,8081 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
 	drop_rule h/hold4 8080 && drop_rule h/hold4 8081 &&
 	drop_rule6 h/hold6 8080 && drop_rule6 h/hold6 8081 &&
 	hpr_no_rules &&
+	T0=$(date +%s%N) &&
 	rl -m syn-drop -f "$PWD/cfg" -- "$HOLD" "$PWD/h2" exit 0 2>err &&
+	test $(( ($(cat h2/started) - T0) / 1000000 )) -ge 200 &&
 	drop_rule h2/hold4 80 &&
 	hpr_no_rules
 '
@@ -686,7 +680,7 @@ test_expect_success "$FWP" 'syn-drop: no iptables on PATH: exit 3 naming it, not
 	ln -s "$(command -v haproxy)" onlyha/haproxy &&
 	tool=$(command -v haproxy-reload) &&
 	test_expect_code 3 hpr_nsx env PATH="$PWD/onlyha" "$tool" -l "$PWD/lock" \
-		-m syn-drop -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
+		-m syn-drop --settle 50ms -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
 	test_grep "^haproxy-reload: .*iptables" err &&
 	test_path_is_missing h/started &&
 	hpr_no_rules
@@ -698,7 +692,7 @@ test_expect_success "$FWP" 'syn-drop: iptables without ip6tables works (IPv4 rul
 	ln -s "$(command -v iptables)" bin/iptables &&
 	tool=$(command -v haproxy-reload) &&
 	hpr_nsx env PATH="$PWD/bin" "$tool" -q -l "$PWD/lock" \
-		-m syn-drop -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
+		-m syn-drop --settle 50ms -p 8080 -f "$PWD/cfg" -- "$HOLD" "$PWD/h" exit 0 2>err &&
 	drop_rule h/hold4 8080 &&
 	test_grep -v "haproxy-reload" h/hold6 &&
 	hpr_no_rules
