@@ -411,8 +411,8 @@ fw_hold(struct fw_hold *h)
 			break;
 		}
 		now = util_now_ms();
-		if (rules_in(&k) && now >= hold_end) {
-			h->cut = 1;
+		if (!h->cut && rules_in(&k) && now >= hold_end) {
+			h->cut = 1;	/* once: a rule that stays is tried again at the end */
 			if (remove_rules(&k) < 0)
 				rc = FW_EREMOVE;
 		}
@@ -422,8 +422,8 @@ fw_hold(struct fw_hold *h)
 			pid = -1;
 			break;
 		}
-		sig = wait_signal(&set, (rules_in(&k) && hold_end < cmd_deadline ?
-		    hold_end : cmd_deadline) - now);
+		sig = wait_signal(&set, (!h->cut && rules_in(&k) &&
+		    hold_end < cmd_deadline ? hold_end : cmd_deadline) - now);
 		if (sig != 0 && sig != SIGCHLD) {
 			h->signal = sig;
 			break;
