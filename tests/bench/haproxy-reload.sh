@@ -125,24 +125,7 @@ EOF
 
 # mcli COMMAND: one command on the master CLI, its answer on stdout.
 mcli() {
-	nsx "$PYTHON" - "$work/master.sock" "$1" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(3)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-s.shutdown(socket.SHUT_WR)
-out = b""
-try:
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-except socket.timeout:
-    pass
-sys.stdout.write(out.decode(errors="replace"))
-EOF
+	nsx "$PYTHON" "$ROOT/tests/helpers/hpr-mcli.py" "$work/master.sock" "$1" 3
 }
 
 # front_pids: the HAProxy processes in front (not the backends).
