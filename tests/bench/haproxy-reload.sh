@@ -9,8 +9,11 @@
 # and a client opening a new connection per request whose latency
 # includes connect() (tests/bench/haproxy-reload-client.py) — and
 # reloads HAProxy RELOADS times, INTERVAL seconds after each reload
-# returned, with each method:
+# returned, with each method, in ROUNDS interleaved rounds (each variant
+# once per round with its share of the reloads):
 #   none        no reloads (the reference for the latencies)
+#   check       no reloads, but haproxy -c on the same schedule (a control:
+#               the CPU cost of reading the configuration)
 #   plain       haproxy -D -sf <old pid>, no protection
 #   article     the article's script (tests/bench/haproxy-reload-shell.sh:
 #               iptables SYN drop, sleep 0.2, plain reload, rule removed)
@@ -22,7 +25,8 @@
 # tests/bench/haproxy-reload.md (make bench then gathers it into
 # RESULTS.md) and prints it. Needs root (namespace, iptables); skips
 # otherwise. Run: make bench BENCH=haproxy-reload
-# Knobs: RELOADS (100), INTERVAL (0.2 s), VARIANTS (all of the above),
+# Knobs: RELOADS (100), ROUNDS (5), INTERVAL (0.2 s), VARIANTS (all of
+# the above),
 # KA_CONNS (20 keep-alive connections), KA_DELAY_MS (10 ms between the
 # requests of a connection), NC_RATE (500 new connections per second),
 # TMO (5 s per request).
@@ -32,8 +36,9 @@ ROOT=${GALLEY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 PYTHON=${PYTHON:-/usr/bin/python3}
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 RELOADS=${RELOADS:-100}
+ROUNDS=${ROUNDS:-5}
 INTERVAL=${INTERVAL:-0.2}
-VARIANTS=${VARIANTS:-none plain article syn-drop master master-icr}
+VARIANTS=${VARIANTS:-none check plain article syn-drop master master-icr}
 KA_CONNS=${KA_CONNS:-20}
 KA_DELAY_MS=${KA_DELAY_MS:-10}
 NC_RATE=${NC_RATE:-500}
@@ -49,13 +54,17 @@ if [ "$(id -u)" != 0 ]; then
 fi
 for v in $VARIANTS; do
 	case $v in
-	none | plain | article) ;;
+	none | check | plain | article) ;;
 	syn-drop | master | master-icr)
 		need_tool=1 ;;
 	*)
 		echo "$me: VARIANTS: unknown variant '$v'" >&2
 		exit 2 ;;
 	esac
+	case " $seen " in
+	*" $v "*) echo "$me: VARIANTS: '$v' twice" >&2; exit 2 ;;
+	esac
+	seen="${seen:-} $v"
 done
 for t in "$HAPROXY" wrk iptables ip "$PYTHON"; do
 	command -v "$t" >/dev/null || { echo "$me: $t: not found" >&2; exit 1; }
@@ -65,8 +74,14 @@ if [ -n "${need_tool:-}" ]; then
 	HPR=$(command -v haproxy-reload) ||
 		{ echo "$me: haproxy-reload: not found (make all)" >&2; exit 1; }
 fi
-case $RELOADS in
-'' | *[!0-9]*) echo "$me: RELOADS: not a number: $RELOADS" >&2; exit 2 ;;
+for n in "$RELOADS" "$ROUNDS" "$KA_CONNS" "$KA_DELAY_MS" "$NC_RATE" "$TMO"; do
+	case $n in
+	'' | *[!0-9]* | 0) echo "$me: not a positive number: '$n'" >&2; exit 2 ;;
+	esac
+done
+[ "$ROUNDS" -le "$RELOADS" ] || { echo "$me: ROUNDS > RELOADS" >&2; exit 2; }
+case $INTERVAL in
+'' | *[!0-9.]*) echo "$me: INTERVAL: not a number of seconds: $INTERVAL" >&2; exit 2 ;;
 esac
 
 ns=galley-hprbench-$$
@@ -166,12 +181,12 @@ EOF
 # start_front VARIANT: HAProxy standalone (-D) or in master-worker mode.
 start_front() {
 	case $1 in
-	none | master-icr) cfg=$work/icr.cfg ;;
+	none | check | master-icr) cfg=$work/icr.cfg ;;
 	*) cfg=$work/plain.cfg ;;
 	esac
 	rm -f "$work/haproxy.pid"
 	case $1 in
-	none | master | master-icr)
+	none | check | master | master-icr)
 		# ip netns exec execs HAProxy: $! is the master's PID.
 		ip netns exec "$ns" "$HAPROXY" -W -S "$work/master.sock" \
 			-f "$cfg" -p "$work/haproxy.pid" >"$work/$1.master.log" 2>&1 &
@@ -204,6 +219,8 @@ stop_front() {
 reload() {
 	read -r old <"$work/haproxy.pid"
 	case $1 in
+	check)
+		nsx "$HAPROXY" -c -q -f "$cfg" ;;
 	plain)
 		nsx "$HAPROXY" -D -f "$cfg" -p "$work/haproxy.pid" -sf "$old" ;;
 	article)
@@ -224,40 +241,42 @@ reload() {
 	esac
 }
 
-# run VARIANT: start HAProxy and the loads, reload, stop; leaves
-# $work/VARIANT.{meta,wrk,nc.json}.
+# run VARIANT TAG N: start HAProxy and the loads, reload N times, stop;
+# leaves $work/TAG.{meta,wrk,nc.json}.
 run() {
 	v=$1
+	t=$2
+	count=$3
 	start_front "$v"
-	maxsec=$((RELOADS * 15 + 60))
+	maxsec=$((count * 15 + 60))
 	HPR_KA_DELAY_MS=$KA_DELAY_MS ip netns exec "$ns" wrk -t1 -c"$KA_CONNS" \
 		-d"${maxsec}s" --timeout "${TMO}s" -s "$BENCH/haproxy-reload.lua" \
-		http://127.0.0.1:80/ >"$work/$v.wrk" 2>&1 &
+		http://127.0.0.1:80/ >"$work/$t.wrk" 2>&1 &
 	ka=$!
 	ip netns exec "$ns" "$PYTHON" "$BENCH/haproxy-reload-client.py" \
-		127.0.0.1 80 "$NC_RATE" "$maxsec" "$TMO" "$work/$v.nc.json" \
-		>"$work/$v.nc.out" 2>&1 &
+		127.0.0.1 80 "$NC_RATE" "$maxsec" "$TMO" "$work/$t.nc.json" \
+		>"$work/$t.nc.out" 2>&1 &
 	nc=$!
 	load_pids="$ka $nc"
-	sleep 1
+	sleep 0.5
 	ok=0 failed=0 total=0 n=0
-	while [ "$n" -lt "$RELOADS" ]; do
+	while [ "$n" -lt "$count" ]; do
 		n=$((n + 1))
 		if [ "$v" = none ]; then
 			sleep "$INTERVAL"
 			continue
 		fi
 		t0=$(now_ms)
-		if reload "$v" >>"$work/$v.reload.log" 2>&1; then
+		if reload "$v" >>"$work/$t.reload.log" 2>&1; then
 			ok=$((ok + 1))
 		else
 			failed=$((failed + 1))
-			echo "-- reload $n failed" >>"$work/$v.reload.log"
+			echo "-- reload $n failed" >>"$work/$t.reload.log"
 		fi
 		total=$((total + $(now_ms) - t0))
 		sleep "$INTERVAL"
 	done
-	sleep 2
+	sleep 1
 	kill -INT "$ka" 2>/dev/null || :
 	kill -TERM "$nc" 2>/dev/null || :
 	wait "$ka" || :
@@ -276,15 +295,15 @@ run() {
 	stop_front
 	printf '%s %s %s %s %s\n' "$ok" "$failed" \
 		"$((ok + failed > 0 ? total / (ok + failed) : 0))" "$rules" "$procs" \
-		>"$work/$v.meta"
+		>"$work/$t.meta"
 	if [ "$failed" -gt 0 ]; then
-		echo "$me: $v: $failed of $RELOADS reloads failed; first lines of the log:" >&2
-		head -n 5 "$work/$v.reload.log" >&2
+		echo "$me: $t: $failed of $count reloads failed; first lines of the log:" >&2
+		head -n 5 "$work/$t.reload.log" >&2
 	fi
-	grep -q '^HPRBENCH ' "$work/$v.wrk" ||
-		{ echo "$me: $v: wrk gave no figures:" >&2; cat "$work/$v.wrk" >&2; exit 1; }
-	[ -s "$work/$v.nc.json" ] ||
-		{ echo "$me: $v: the client gave no figures:" >&2; cat "$work/$v.nc.out" >&2; exit 1; }
+	grep -q '^HPRBENCH ' "$work/$t.wrk" ||
+		{ echo "$me: $t: wrk gave no figures:" >&2; cat "$work/$t.wrk" >&2; exit 1; }
+	[ -s "$work/$t.nc.json" ] ||
+		{ echo "$me: $t: the client gave no figures:" >&2; cat "$work/$t.nc.out" >&2; exit 1; }
 }
 
 ip netns add "$ns"
@@ -316,17 +335,28 @@ backend=$!
 wait_port 8001
 wait_port 8002
 
+# ROUNDS rounds, each running every variant once with its share of the
+# reloads: noise from the rest of the machine is spread over the variants
+# instead of falling on one of them.
 started=$(date +%s)
-for v in $VARIANTS; do
-	echo "$me: $v ($RELOADS reloads)" >&2
-	run "$v"
+tags=
+r=0
+while [ "$r" -lt "$ROUNDS" ]; do
+	count=$((RELOADS / ROUNDS + (r < RELOADS % ROUNDS ? 1 : 0)))
+	r=$((r + 1))
+	for v in $VARIANTS; do
+		tag=$r-$v
+		tags="$tags $tag"
+		echo "$me: round $r/$ROUNDS: $v ($count reloads)" >&2
+		run "$v" "$tag" "$count"
+	done
 done
 elapsed=$(($(date +%s) - started))
 
 machine="nproc $(nproc), $("$HAPROXY" -v | head -n 1 | cut -d' ' -f1-3), kernel $(uname -r)"
-command="make bench BENCH=haproxy-reload RELOADS=$RELOADS INTERVAL=$INTERVAL"
+command="make bench BENCH=haproxy-reload RELOADS=$RELOADS ROUNDS=$ROUNDS INTERVAL=$INTERVAL"
 command="$command KA_CONNS=$KA_CONNS KA_DELAY_MS=$KA_DELAY_MS NC_RATE=$NC_RATE TMO=$TMO"
 # shellcheck disable=SC2086 # the variants, one word each
-"$PYTHON" "$BENCH/haproxy-reload-report.py" "$work" "$OUT" "$RELOADS" \
+"$PYTHON" "$BENCH/haproxy-reload-report.py" "$work" "$OUT" "$RELOADS" "$ROUNDS" \
 	"$INTERVAL" "$KA_CONNS" "$KA_DELAY_MS" "$NC_RATE" "$TMO" "$elapsed" \
-	"$machine" "$command" $VARIANTS
+	"$machine" "$command" $tags
