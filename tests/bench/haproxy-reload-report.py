@@ -8,11 +8,12 @@
 #   haproxy-reload-report.py WORK OUT RELOADS INTERVAL KA_CONNS KA_DELAY_MS
 #                            NC_RATE TMO ELAPSED MACHINE COMMAND TAG...
 import json
+import statistics
 import sys
 
-(work, out, reloads, interval, ka_conns, ka_delay, nc_rate, tmo, elapsed,
- machine, command), tags = sys.argv[1:12], sys.argv[12:]
-reloads = int(reloads)
+(work, out, reloads, rounds, interval, ka_conns, ka_delay, nc_rate, tmo, elapsed,
+ machine, command), tags = sys.argv[1:13], sys.argv[13:]
+reloads, rounds = int(reloads), int(rounds)
 
 LABEL = {
     "none": "(0) no reloads",
@@ -28,65 +29,88 @@ WRK_ERRORS = ("connect", "read", "write", "status", "timeout")
 
 
 def load(tag):
-    ok, failed, avg_ms, rules, procs = open("%s/%s.meta" % (work, tag)).read().split()
+    """One run (one variant in one round)."""
+    ok, failed, ms_total, rules, procs, wait = open("%s/%s.meta" % (work, tag)).read().split()
     wrk = None
     for line in open("%s/%s.wrk" % (work, tag)):
         if line.startswith("HPRBENCH "):
             wrk = json.loads(line[len("HPRBENCH "):])
     nc = json.load(open("%s/%s.nc.json" % (work, tag)))
-    ka = {
-        "requests": wrk["requests"],
-        "failed": sum(wrk[k] for k in WRK_ERRORS),
-        "connect": wrk["connect"],
-        "slow": wrk["slow_1s"],
-        "p50": wrk["p50_us"] / 1000.0,
-        "p99": wrk["p99_us"] / 1000.0,
-        "max": wrk["max_us"] / 1000.0,
-        "kinds": {k: wrk[k] for k in WRK_ERRORS if wrk[k]},
-    }
     kinds = dict(nc["errors"])
     if nc["skipped"]:
         kinds["not started (too many in flight)"] = nc["skipped"]
-    newc = {
-        "requests": nc["requests"] + nc["skipped"],
-        "failed": nc["failed"] + nc["skipped"],
-        "connect": nc["connect_errors"],
-        "slow": nc["slow_1s"],
-        "p50": nc["p50_ms"],
-        "p99": nc["p99_ms"],
-        "max": nc["max_ms"],
-        "kinds": kinds,
+    return {
+        "ok": int(ok), "failed": int(failed), "ms": int(ms_total),
+        "rules": int(rules), "procs": 0 if procs == "-" else int(procs),
+        "wait": int(wait),
+        "ka": {"requests": wrk["requests"],
+               "failed": sum(wrk[k] for k in WRK_ERRORS),
+               "connect": wrk["connect"], "slow": wrk["slow_1s"],
+               "p50": wrk["p50_us"] / 1000.0, "p99": wrk["p99_us"] / 1000.0,
+               "max": wrk["max_us"] / 1000.0,
+               "kinds": {k: wrk[k] for k in WRK_ERRORS if wrk[k]}},
+        "nc": {"requests": nc["requests"] + nc["skipped"],
+               "failed": nc["failed"] + nc["skipped"],
+               "connect": nc["connect_errors"], "slow": nc["slow_1s"],
+               "p50": nc["p50_ms"], "p99": nc["p99_ms"], "max": nc["max_ms"],
+               "kinds": kinds},
     }
-    return {"variant": tag.split("-", 1)[1], "ok": int(ok), "failed": int(failed),
-            "avg_ms": int(avg_ms), "rules": int(rules), "procs": procs,
-            "ka": ka, "nc": newc}
 
 
-res = {t: load(t) for t in tags}
-nones = [t for t in tags if res[t]["variant"] == "none"]
-base = res[nones[0]] if nones else None
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+variants = []
+runs = {}
+for t in tags:
+    v = t.split("-", 1)[1]
+    if v not in runs:
+        variants.append(v)
+        runs[v] = []
+    runs[v].append(load(t))
+
+res = {}
+for v in variants:
+    rs = runs[v]
+    agg = {"ok": sum(r["ok"] for r in rs), "failed": sum(r["failed"] for r in rs),
+           "ms": sum(r["ms"] for r in rs), "rules": sum(r["rules"] for r in rs),
+           "procs": sum(r["procs"] for r in rs)}
+    for k, _ in LOADS:
+        x = {c: sum(r[k][c] for r in rs) for c in ("requests", "failed", "connect", "slow")}
+        x["p50"] = median(r[k]["p50"] for r in rs)
+        x["p99"] = median(r[k]["p99"] for r in rs)
+        p99s = [r[k]["p99"] for r in rs if r[k]["p99"] is not None]
+        x["p99lo"], x["p99hi"] = (min(p99s), max(p99s)) if p99s else (None, None)
+        x["max"] = max([r[k]["max"] for r in rs if r[k]["max"] is not None] or [None])
+        x["kinds"] = {}
+        for r in rs:
+            for kind, n in r[k]["kinds"].items():
+                x["kinds"][kind] = x["kinds"].get(kind, 0) + n
+        agg[k] = x
+    agg["avg_ms"] = agg["ms"] // max(1, agg["ok"] + agg["failed"])
+    agg["wait"] = median(r["wait"] for r in rs)
+    agg["waitlo"] = min(r["wait"] for r in rs)
+    agg["waithi"] = max(r["wait"] for r in rs)
+    res[v] = agg
+base = res.get("none")
 
 
 def first(variant):
-    for t in tags:
-        if res[t]["variant"] == variant:
-            return res[t]
-    return None
+    return res.get(variant)
 
 
-def label(t):
-    v = res[t]["variant"]
-    if v == "none" and t != nones[0]:
-        return LABEL[v] + ", again at the end"
+def label(v):
     return LABEL[v]
 
 
 def ms(x):
-    return "-" if x is None else ("%.0f" % x if x >= 100 else "%.2f" % x)
+    return "-" if x is None else ("%.0f" % x if x >= 100 else "%.1f" % x if x >= 10 else "%.2f" % x)
 
 
 def rise(r, k):
-    """p99 of r over the first no-reload run, in %, or None."""
+    """median p99 of r over that of the run without reloads, in %, or None."""
     if base is None or r[k]["p99"] is None or not base[k]["p99"]:
         return None
     return 100.0 * (r[k]["p99"] / base[k]["p99"] - 1)
@@ -104,55 +128,61 @@ L = []
 L.append("## haproxy-reload")
 L.append("")
 L.append("HAProxy reloaded %d times per variant, %s s after each reload returned," % (reloads, interval))
-L.append("under two loads at once, in a network namespace on loopback: keep-alive")
-L.append("(wrk, %s connections, each sending its next request %s ms after the" % (ka_conns, ka_delay))
-L.append("last answer; wrk's latency starts when the request is written, so the")
-L.append("time to connect is never in it) and a new connection per request")
-L.append("(%s per second, open loop, latency from the connect() call to the end of" % nc_rate)
-L.append("the answer, %s s timeout). HAProxy 2.6 in front of two backends (one more" % tmo)
-L.append("HAProxy answering 200 itself), with `hard-stop-after 5s`; (a)–(c) run it")
-L.append("standalone (`-D`), (0), (0') and (d)–(e) in master-worker mode (`-W -S`).")
-L.append("(0') is a control: no reload, but `haproxy -c` on the same schedule, the")
-L.append("CPU cost of reading the configuration without touching the sockets.")
-L.append("\"Failed\": every request without a 200 answer (connect errors, resets,")
-L.append("timeouts, errors answered by HAProxy); \"> 1 s\": answered, after more")
-L.append("than a second; the latencies are those of the answered requests.")
+L.append("in %d interleaved rounds (every variant once per round, with its share" % rounds)
+L.append("of the reloads), under two loads at once, in a network namespace on")
+L.append("loopback: keep-alive (wrk, %s connections, each sending its next request" % ka_conns)
+L.append("%s ms after the last answer; wrk's latency starts when the request is" % ka_delay)
+L.append("written, so the time to connect is never in it) and a new connection per")
+L.append("request (%s per second, open loop, latency from the connect() call to the" % nc_rate)
+L.append("end of the answer, %s s timeout). HAProxy 2.6 in front of two backends (one" % tmo)
+L.append("more HAProxy answering 200 itself), with `hard-stop-after 5s`; (a)–(c) run")
+L.append("it standalone (`-D`), the others in master-worker mode (`-W -S`). (0') is a")
+L.append("control: no reload, but `haproxy -c` on the same schedule, the CPU cost of")
+L.append("reading the configuration without touching the sockets. \"Failed\": every")
+L.append("request without a 200 answer (connect errors, resets, timeouts, errors")
+L.append("answered by HAProxy); \"> 1 s\": answered, after more than a second. The")
+L.append("latencies are those of the answered requests; p50 and p99 are the median")
+L.append("of the rounds' (the p99 range over the rounds in brackets), max the")
+L.append("largest; counts are totals. \"CPU wait\": the share of the time some task")
+L.append("was waiting for a CPU (Linux PSI, the whole machine: the benchmark's own")
+L.append("processes and anything else running), median and range of the rounds.")
 L.append("")
-L.append("| variant | load | reloads ok / failed (avg time) | requests | failed | connect errors | > 1 s | p50 ms | p99 ms | p99 vs (0) | max ms |")
-L.append("|---|---|---|---|---|---|---|---|---|---|---|")
-for t in tags:
-    r = res[t]
-    rl = "-" if r["variant"] == "none" else "%d / %d (%d ms)" % (r["ok"], r["failed"], r["avg_ms"])
+L.append("| variant | load | reloads ok / failed (avg time) | CPU wait | requests | failed | connect errors | > 1 s | p50 ms | p99 ms (rounds) | p99 vs (0) | max ms |")
+L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for v in variants:
+    r = res[v]
+    rl = "-" if v == "none" else "%d / %d (%d ms)" % (r["ok"], r["failed"], r["avg_ms"])
     for k, name in LOADS:
         x = r[k]
-        L.append("| %s | %s | %s | %d | %d | %d | %d | %s | %s | %s | %s |" % (
-            label(t) if k == "ka" else "", name, rl if k == "ka" else "",
-            x["requests"], x["failed"], x["connect"], x["slow"],
-            ms(x["p50"]), ms(x["p99"]), "-" if t == nones[0] else pc(rise(r, k)),
-            ms(x["max"])))
+        cw = "%d %% (%d–%d)" % (r["wait"], r["waitlo"], r["waithi"])
+        L.append("| %s | %s | %s | %s | %d | %d | %d | %d | %s | %s (%s–%s) | %s | %s |" % (
+            label(v) if k == "ka" else "", name, rl if k == "ka" else "",
+            cw if k == "ka" else "",
+            x["requests"], x["failed"], x["connect"], x["slow"], ms(x["p50"]),
+            ms(x["p99"]), ms(x["p99lo"]), ms(x["p99hi"]),
+            "-" if v == "none" else pc(rise(r, k)), ms(x["max"])))
 L.append("")
 
 kinds = []
-for t in tags:
+for v in variants:
     for k, name in LOADS:
-        if res[t][k]["kinds"]:
-            kinds.append("%s, %s: %s" % (label(t), name, ", ".join(
-                "%s %d" % kv for kv in sorted(res[t][k]["kinds"].items()))))
+        if res[v][k]["kinds"]:
+            kinds.append("%s, %s: %s" % (label(v), name, ", ".join(
+                "%s %d" % kv for kv in sorted(res[v][k]["kinds"].items()))))
 if kinds:
     L.append("Failures by kind: " + "; ".join(kinds) + ".")
     L.append("")
 checks = []
-for t in tags:
-    r = res[t]
-    if r["variant"] in ("syn-drop", "article"):
-        checks.append("%s: %d firewall rules left" % (label(t), r["rules"]))
-    elif r["rules"]:
-        checks.append("%s: %d firewall rules left" % (label(t), r["rules"]))
-    if r["procs"] != "-" and r["variant"] != "none":
-        checks.append("%s: the master counted %s reloads" % (label(t), r["procs"]))
+for v in variants:
+    r = res[v]
+    if v in ("syn-drop", "article") or r["rules"]:
+        checks.append("%s: %d firewall rules left" % (label(v), r["rules"]))
+    if v in ("master", "master-icr"):
+        checks.append("%s: the master counted %d reloads" % (label(v), r["procs"]))
 if checks:
     L.append("Checks after each run (a reload of (a)–(c) counts as done when the")
-    L.append("pidfile names a new live PID; (d)–(e) ask the master itself): " + "; ".join(checks) + ".")
+    L.append("pidfile names a new live PID, one of (d)–(e) when `haproxy-reload`")
+    L.append("confirmed it; the master's own count is read afterwards): " + "; ".join(checks) + ".")
     L.append("")
 
 # ----------------------------------------------------------- reading --
@@ -164,23 +194,22 @@ if e is not None and base is not None:
     within = all(e[k]["p99"] is not None and e[k]["p99"] <= 1.1 * base[k]["p99"] for k, _ in LOADS)
     L.append("**Target** (the default method, `master`, on the recommended configuration,")
     L.append("`option idle-close-on-response` and `hard-stop-after`: variant (e)):")
-    L.append("- 0 failed requests over %d reloads: **%s** — %d keep-alive, %d new connection," % (
+    L.append("- 0 failed requests over %d reloads: **%s** — %d keep-alive, %d new" % (
         reloads, "met" if fails == 0 and e["failed"] == 0 else "not met",
         e["ka"]["failed"], e["nc"]["failed"]))
-    L.append("  %d of %d reloads confirmed." % (e["ok"], e["ok"] + e["failed"]))
-    L.append("- p99 within 10 %% of the run without reloads: **%s** — keep-alive %s ms vs" % (
+    L.append("  connection; %d of %d reloads confirmed." % (e["ok"], e["ok"] + e["failed"]))
+    L.append("- p99 within 10 %% of the run without reloads: **%s** — keep-alive %s ms" % (
         "met" if within else "not met", ms(e["ka"]["p99"])))
-    L.append("  %s ms (%s), new connection %s ms vs %s ms (%s)." % (
+    L.append("  vs %s ms (%s), new connection %s ms vs %s ms (%s)." % (
         ms(base["ka"]["p99"]), pc(rise(e, "ka")), ms(e["nc"]["p99"]), ms(base["nc"]["p99"]),
         pc(rise(e, "nc"))))
     L.append("")
 
-zero = [label(t) for t in tags if res[t]["variant"] != "none"
-        and res[t]["ka"]["failed"] + res[t]["nc"]["failed"] == 0]
-if zero:
-    L.append("No request failed, on either load, with: %s." % ", ".join(zero))
-lost = ["%s %.1f" % (label(t), per_reload(res[t], "ka")) for t in tags
-        if res[t]["variant"] in ("plain", "article", "syn-drop", "master")]
+zero = [label(v) for v in variants if v != "none"
+        and res[v]["ka"]["failed"] + res[v]["nc"]["failed"] == 0]
+L.append("No request failed, on either load, with: %s." % (", ".join(zero) or "none of them"))
+lost = ["%s %.1f" % (label(v), per_reload(res[v], "ka")) for v in variants
+        if v in ("plain", "article", "syn-drop", "master")]
 if lost:
     L.append("Keep-alive requests failed per reload: %s. A soft-stopping HAProxy 2.6" % ", ".join(lost))
     L.append("closes its idle keep-alive connections at once, and a client that sends on")
@@ -191,14 +220,14 @@ p = first("plain")
 if p is not None:
     L.append("The plain `-sf` reload lost %d new connections over %d reloads: the old" % (
         p["nc"]["failed"], p["ok"] + p["failed"]))
-    L.append("listener's accept queue is reset when it closes, which at this rate is")
-    L.append("rarely non-empty (the reference measured 23–47 resets per reload with")
+    L.append("listener's accept queue is reset when it closes, and at this rate it is")
+    L.append("seldom not empty (the reference measured 23–47 resets per reload with")
     L.append("1000 clients saturating the machine).")
-drops = [(t, res[t]) for t in tags if res[t]["variant"] in ("article", "syn-drop")]
+drops = [(v, res[v]) for v in variants if v in ("article", "syn-drop")]
 if drops:
     L.append("The SYN drop, %s: %s. Each dropped SYN" % (
-        " and ".join(label(t) for t, _ in drops),
-        "; ".join("%d new connections over 1 s, %d timed out (> %s s), p99 %s ms" % (
+        " and ".join(label(v) for v, _ in drops),
+        "; ".join("%d new connections over 1 s, %d failed (%s s timeout), p99 %s ms" % (
             r["nc"]["slow"], r["nc"]["failed"], tmo, ms(r["nc"]["p99"])) for _, r in drops)))
     L.append("costs its client the retransmission (1 s on this kernel, then 1 s more")
     L.append("for each retry that lands in the next drop window, %s s later): failures" % interval)
@@ -208,7 +237,7 @@ c = first("check")
 if c is not None and base is not None:
     L.append("")
     L.append("The p99: the control (0') — no reload, only `haproxy -c` on the same")
-    L.append("schedule — raised the p99 by %s (keep-alive) and %s (new connection)." % (
+    L.append("schedule — moved the p99 by %s (keep-alive) and %s (new connection)." % (
         pc(rise(c, "ka")), pc(rise(c, "nc"))))
     L.append("Every reload starts a HAProxy process that reads the whole configuration")
     L.append("(the master re-executes itself, then forks the new worker), here on 2 CPUs")
@@ -223,12 +252,12 @@ if c is not None and base is not None:
     else:
         L.append("Reading the configuration alone stayed within 10 %, so a larger rise")
         L.append("under a reload is the reload's own.")
-if len(nones) > 1:
-    r2 = res[nones[-1]]
-    L.append("The run without reloads, repeated at the end, differs from the first by")
-    L.append("%s and %s in p99: the machine is shared, and that is the noise floor of" % (
-        pc(rise(r2, "ka")), pc(rise(r2, "nc"))))
-    L.append("these percentages.")
+if base is not None and rounds > 1:
+    L.append("The run without reloads alone had a p99 between %s and %s ms (keep-alive)" % (
+        ms(base["ka"]["p99lo"]), ms(base["ka"]["p99hi"])))
+    L.append("and %s and %s ms (new connection) from one round to the next: the machine" % (
+        ms(base["nc"]["p99lo"]), ms(base["nc"]["p99hi"])))
+    L.append("is shared, and that is the noise the percentages above stand on.")
 L.append("")
 L.append("Machine: %s. Whole run: %s s." % (machine, elapsed))
 L.append("")

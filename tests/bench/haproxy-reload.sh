@@ -29,7 +29,7 @@
 # the above),
 # KA_CONNS (20 keep-alive connections), KA_DELAY_MS (10 ms between the
 # requests of a connection), NC_RATE (500 new connections per second),
-# TMO (5 s per request).
+# TMO (5 s per request); KEEP=1 keeps the work directory.
 set -eu
 
 ROOT=${GALLEY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -61,7 +61,7 @@ for v in $VARIANTS; do
 		echo "$me: VARIANTS: unknown variant '$v'" >&2
 		exit 2 ;;
 	esac
-	case " $seen " in
+	case " ${seen:-} " in
 	*" $v "*) echo "$me: VARIANTS: '$v' twice" >&2; exit 2 ;;
 	esac
 	seen="${seen:-} $v"
@@ -113,13 +113,22 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	ip netns del "$ns" 2>/dev/null
-	rm -rf "$work"
+	if [ -n "${KEEP:-}" ]; then
+		echo "$me: kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
+}
+
+# cpu_wait: microseconds some task spent waiting for a CPU (PSI), 0 without.
+cpu_wait() {
+	sed -n 's/^some .*total=\([0-9]*\).*/\1/p' /proc/pressure/cpu 2>/dev/null | grep . || echo 0
 }
 
 # wait_port PORT: until something accepts on 127.0.0.1:PORT (5 s at most).
@@ -258,6 +267,8 @@ run() {
 		>"$work/$t.nc.out" 2>&1 &
 	nc=$!
 	load_pids="$ka $nc"
+	w0=$(cpu_wait)
+	m0=$(now_ms)
 	sleep 0.5
 	ok=0 failed=0 total=0 n=0
 	while [ "$n" -lt "$count" ]; do
@@ -277,6 +288,8 @@ run() {
 		sleep "$INTERVAL"
 	done
 	sleep 1
+	w1=$(cpu_wait)
+	m1=$(now_ms)
 	kill -INT "$ka" 2>/dev/null || :
 	kill -TERM "$nc" 2>/dev/null || :
 	wait "$ka" || :
@@ -293,9 +306,8 @@ run() {
 	rules=$( { nsx iptables -S INPUT; nsx ip6tables -S INPUT 2>/dev/null; } |
 		grep -c '^-A' || :)
 	stop_front
-	printf '%s %s %s %s %s\n' "$ok" "$failed" \
-		"$((ok + failed > 0 ? total / (ok + failed) : 0))" "$rules" "$procs" \
-		>"$work/$t.meta"
+	printf '%s %s %s %s %s %s\n' "$ok" "$failed" "$total" "$rules" "$procs" \
+		"$(((w1 - w0) / 10 / (m1 - m0 > 0 ? m1 - m0 : 1)))" >"$work/$t.meta"
 	if [ "$failed" -gt 0 ]; then
 		echo "$me: $t: $failed of $count reloads failed; first lines of the log:" >&2
 		head -n 5 "$work/$t.reload.log" >&2
