@@ -30,7 +30,7 @@ WRK_ERRORS = ("connect", "read", "write", "status", "timeout")
 
 def load(tag):
     """One run (one variant in one round)."""
-    ok, failed, ms_total, rules, procs, wait = open("%s/%s.meta" % (work, tag)).read().split()
+    ok, failed, ms_total, longest, rules, procs, wait = open("%s/%s.meta" % (work, tag)).read().split()
     wrk = None
     for line in open("%s/%s.wrk" % (work, tag)):
         if line.startswith("HPRBENCH "):
@@ -41,6 +41,7 @@ def load(tag):
         kinds["not started (too many in flight)"] = nc["skipped"]
     return {
         "ok": int(ok), "failed": int(failed), "ms": int(ms_total),
+        "longest": int(longest),
         "rules": int(rules), "procs": 0 if procs == "-" else int(procs),
         "wait": int(wait),
         "ka": {"requests": wrk["requests"],
@@ -76,6 +77,7 @@ for v in variants:
     rs = runs[v]
     agg = {"ok": sum(r["ok"] for r in rs), "failed": sum(r["failed"] for r in rs),
            "ms": sum(r["ms"] for r in rs), "rules": sum(r["rules"] for r in rs),
+           "longest": max(r["longest"] for r in rs),
            "procs": sum(r["procs"] for r in rs)}
     for k, _ in LOADS:
         x = {c: sum(r[k][c] for r in rs) for c in ("requests", "failed", "connect", "slow")}
@@ -147,11 +149,12 @@ L.append("largest; counts are totals. \"CPU wait\": the share of the time some t
 L.append("was waiting for a CPU (Linux PSI, the whole machine: the benchmark's own")
 L.append("processes and anything else running), median and range of the rounds.")
 L.append("")
-L.append("| variant | load | reloads ok / failed (avg time) | CPU wait | requests | failed | connect errors | > 1 s | p50 ms | p99 ms (rounds) | p99 vs (0) | max ms |")
+L.append("| variant | load | reloads ok / failed (time: avg, max) | CPU wait | requests | failed | connect errors | > 1 s | p50 ms | p99 ms (rounds) | p99 vs (0) | max ms |")
 L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for v in variants:
     r = res[v]
-    rl = "-" if v == "none" else "%d / %d (%d ms)" % (r["ok"], r["failed"], r["avg_ms"])
+    rl = "-" if v == "none" else "%d / %d (%d, %d ms)" % (
+        r["ok"], r["failed"], r["avg_ms"], r["longest"])
     for k, name in LOADS:
         x = r[k]
         cw = "%d %% (%d–%d)" % (r["wait"], r["waitlo"], r["waithi"])

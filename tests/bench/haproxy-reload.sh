@@ -270,7 +270,7 @@ run() {
 	w0=$(cpu_wait)
 	m0=$(now_ms)
 	sleep 0.5
-	ok=0 failed=0 total=0 n=0
+	ok=0 failed=0 total=0 longest=0 n=0
 	while [ "$n" -lt "$count" ]; do
 		n=$((n + 1))
 		if [ "$v" = none ]; then
@@ -284,7 +284,9 @@ run() {
 			failed=$((failed + 1))
 			echo "-- reload $n failed" >>"$work/$t.reload.log"
 		fi
-		total=$((total + $(now_ms) - t0))
+		d=$(($(now_ms) - t0))
+		total=$((total + d))
+		[ "$d" -le "$longest" ] || longest=$d
 		sleep "$INTERVAL"
 	done
 	sleep 1
@@ -306,8 +308,9 @@ run() {
 	rules=$( { nsx iptables -S INPUT; nsx ip6tables -S INPUT 2>/dev/null; } |
 		grep -c '^-A' || :)
 	stop_front
-	printf '%s %s %s %s %s %s\n' "$ok" "$failed" "$total" "$rules" "$procs" \
-		"$(((w1 - w0) / 10 / (m1 - m0 > 0 ? m1 - m0 : 1)))" >"$work/$t.meta"
+	printf '%s %s %s %s %s %s %s\n' "$ok" "$failed" "$total" "$longest" \
+		"$rules" "$procs" "$(((w1 - w0) / 10 / (m1 - m0 > 0 ? m1 - m0 : 1)))" \
+		>"$work/$t.meta"
 	if [ "$failed" -gt 0 ]; then
 		echo "$me: $t: $failed of $count reloads failed; first lines of the log:" >&2
 		head -n 5 "$work/$t.reload.log" >&2
