@@ -258,7 +258,9 @@ run() {
 	count=$3
 	start_front "$v"
 	maxsec=$((count * 15 + 60))
-	HPR_KA_DELAY_MS=$KA_DELAY_MS ip netns exec "$ns" wrk -t1 -c"$KA_CONNS" \
+	rm -f "$work/ka.stop"
+	HPR_KA_DELAY_MS=$KA_DELAY_MS HPR_KA_STOP=$work/ka.stop \
+		ip netns exec "$ns" wrk -t1 -c"$KA_CONNS" \
 		-d"${maxsec}s" --timeout "${TMO}s" -s "$BENCH/haproxy-reload.lua" \
 		http://127.0.0.1:80/ >"$work/$t.wrk" 2>&1 &
 	ka=$!
@@ -292,6 +294,9 @@ run() {
 	sleep 1
 	w1=$(cpu_wait)
 	m1=$(now_ms)
+	# no new keep-alive request from now on; those in flight get answered
+	: >"$work/ka.stop"
+	sleep 0.5
 	kill -INT "$ka" 2>/dev/null || :
 	kill -TERM "$nc" 2>/dev/null || :
 	wait "$ka" || :
