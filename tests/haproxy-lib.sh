@@ -21,6 +21,9 @@
 #                          every PID recorded with hpr_record (TERM, then KILL,
 #                          bounded waits), delete the namespace, remove the
 #                          sockets, pidfiles and (with -t) the directory.
+#                          Safe under set -e. With -t, a TERM/INT/HUP is acted
+#                          on when the current foreground command ends (sh):
+#                          run long commands with & and wait for them.
 #   hpr_nsx CMD...         run CMD inside the namespace.
 #   hpr_record PID...      have hpr_teardown kill PID too (host-side helpers).
 #   hpr_alive PID          true while PID exists and is not a zombie.
@@ -150,7 +153,19 @@ _hpr_alive_any() {
 }
 
 hpr_teardown() {
-	_hpr_d=${1:-$HPR_DIR}
+	# Never stopped half-way by the caller's set -e: a process may die
+	# between the listing and the kill.
+	case $- in
+	*e*) _hpr_errexit=1; set +e ;;
+	*) _hpr_errexit='' ;;
+	esac
+	_hpr_teardown_ "$@"
+	[ -z "$_hpr_errexit" ] || set -e
+	return 0
+}
+
+_hpr_teardown_() {
+	_hpr_d=${1:-${HPR_DIR:-}}
 	[ -n "$_hpr_d" ] && [ -d "$_hpr_d" ] || return 0
 	_hpr_ns=$(cat "$_hpr_d/ns" 2>/dev/null)
 	_hpr_pids=$(cat "$_hpr_d/pids" 2>/dev/null)
@@ -175,7 +190,6 @@ hpr_teardown() {
 	if [ -f "$_hpr_d/.made" ]; then
 		rm -rf "$_hpr_d"
 	fi
-	return 0
 }
 
 hpr_nsx() {
@@ -361,7 +375,7 @@ hpr_serves() {
 }
 
 hpr_expect_serves() {
-	_hpr_got=$(hpr_get "$1")
+	_hpr_got=$(hpr_get "$1") || :
 	[ "$_hpr_got" = "200 $2" ] && return 0
 	echo "hpr_expect_serves: port $1 answered '$_hpr_got', wanted '200 $2'" >&2
 	return 1
