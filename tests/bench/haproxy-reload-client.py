@@ -8,11 +8,13 @@
 # "Connection: close", read to EOF, expect "HTTP/1.x 200". Latency is
 # from the connect() call to EOF, so a dropped SYN shows up as >= 1 s.
 #
-#   haproxy-reload-client.py HOST PORT RATE MAX_SECONDS TIMEOUT OUT.json
+#   haproxy-reload-client.py HOST PORT RATE MAX_SECONDS TIMEOUT OUT.json [RAW]
 #
 # Runs until SIGTERM or SIGINT (or MAX_SECONDS), then lets the requests
 # in flight finish (each is bounded by TIMEOUT seconds) and writes a JSON
-# summary to OUT.json.
+# summary to OUT.json; with RAW, also one line per request there: start
+# (Unix time, s), connect time (s, "-" when it did not connect), total
+# time (s), outcome.
 import asyncio
 import json
 import resource
@@ -23,19 +25,21 @@ import time
 
 HOST, PORT = sys.argv[1], int(sys.argv[2])
 RATE, MAXSEC, TMO, OUT = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+RAW = sys.argv[7] if len(sys.argv) > 7 else None
 REQ = b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
 MAX_INFLIGHT = 8000
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-done = []          # (total latency, connect time, outcome)
+done = []          # (total latency, connect time, outcome, start wall time)
 skipped = 0        # ticks not started because MAX_INFLIGHT were in flight
 
 
 async def one(loop):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setblocking(False)
+    w0 = time.time()
     t0 = time.monotonic()
     tc = None
     phase = "connect"
@@ -71,7 +75,7 @@ async def one(loop):
     finally:
         s.close()
     t1 = time.monotonic()
-    done.append((t1 - t0, (tc - t0) if tc is not None else None, oc))
+    done.append((t1 - t0, (tc - t0) if tc is not None else None, oc, w0))
 
 
 async def main():
@@ -115,10 +119,10 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(p / 100.0 * len(xs)))] * 1000
 
 
-ok = sorted(lat for lat, _, oc in done if oc == "ok")
-conn = sorted(c for _, c, _ in done if c is not None)
+ok = sorted(lat for lat, _, oc, _ in done if oc == "ok")
+conn = sorted(c for _, c, _, _ in done if c is not None)
 kinds = {}
-for _, _, oc in done:
+for _, _, oc, _ in done:
     if oc != "ok":
         kinds[oc] = kinds.get(oc, 0) + 1
 summary = {
@@ -139,3 +143,7 @@ summary = {
 with open(OUT, "w") as f:
     json.dump(summary, f)
     f.write("\n")
+if RAW:
+    with open(RAW, "w") as f:
+        for lat, c, oc, w0 in sorted(done, key=lambda d: d[3]):
+            f.write("%.4f\t%s\t%.4f\t%s\n" % (w0, "-" if c is None else "%.4f" % c, lat, oc))

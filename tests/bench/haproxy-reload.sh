@@ -265,7 +265,7 @@ run() {
 		http://127.0.0.1:80/ >"$work/$t.wrk" 2>&1 &
 	ka=$!
 	ip netns exec "$ns" "$PYTHON" "$BENCH/haproxy-reload-client.py" \
-		127.0.0.1 80 "$NC_RATE" "$maxsec" "$TMO" "$work/$t.nc.json" \
+		127.0.0.1 80 "$NC_RATE" "$maxsec" "$TMO" "$work/$t.nc.json" "$work/$t.nc.raw" \
 		>"$work/$t.nc.out" 2>&1 &
 	nc=$!
 	load_pids="$ka $nc"
@@ -280,6 +280,7 @@ run() {
 			continue
 		fi
 		t0=$(now_ms)
+		echo "$t0" >>"$work/$t.reloads"
 		if reload "$v" >>"$work/$t.reload.log" 2>&1; then
 			ok=$((ok + 1))
 		else
