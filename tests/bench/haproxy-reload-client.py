@@ -134,6 +134,7 @@ summary = {
     "errors": kinds,
     "skipped": skipped,
     "slow_1s": sum(1 for lat in ok if lat >= 1.0),
+    "slow_connect_1s": sum(1 for c in conn if c >= 1.0),
     "p50_ms": pct(ok, 50),
     "p99_ms": pct(ok, 99),
     "max_ms": ok[-1] * 1000 if ok else None,
