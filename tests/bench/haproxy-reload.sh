@@ -29,7 +29,10 @@
 # the above),
 # KA_CONNS (20 keep-alive connections), KA_DELAY_MS (10 ms between the
 # requests of a connection), NC_RATE (500 new connections per second),
-# TMO (5 s per request); KEEP=1 keeps the work directory.
+# TMO (5 s per request); KEEP=1 keeps the work directory (per-request
+# times of the new-connection client in TAG.nc.raw, reload start times
+# in TAG.reloads). The reloads themselves set the duration: about 7 to
+# 10 minutes with the defaults on a 2-CPU machine; RELOADS=50 halves it.
 set -eu
 
 ROOT=${GALLEY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
