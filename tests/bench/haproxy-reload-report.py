@@ -35,6 +35,18 @@ def load(tag):
         if line.startswith("HPRBENCH "):
             wrk = json.loads(line[len("HPRBENCH "):])
     nc = json.load(open("%s/%s.nc.json" % (work, tag)))
+    # the longest time the open-loop client went without starting a
+    # request (it starts one every 1/NC_RATE s): when it is long, the
+    # client itself was not running, the machine stalled
+    gap, last = 0.0, None
+    try:
+        for line in open("%s/%s.nc.raw" % (work, tag)):
+            t = float(line.split("\t", 1)[0])
+            if last is not None and t - last > gap:
+                gap = t - last
+            last = t
+    except OSError:
+        gap = None
     kinds = dict(nc["errors"])
     if nc["skipped"]:
         kinds["not started (too many in flight)"] = nc["skipped"]
@@ -42,7 +54,7 @@ def load(tag):
         "ok": int(ok), "failed": int(failed), "ms": int(ms_total),
         "longest": int(longest),
         "rules": int(rules), "procs": 0 if procs == "-" else int(procs),
-        "wait": int(wait),
+        "wait": int(wait), "gap": gap,
         # keep-alive: a request is lost when it was sent and never answered;
         # wrk's read errors also count idle connections closed under it.
         "ka": {"requests": wrk["sent"],
@@ -196,15 +208,18 @@ if checks:
     L.append("")
 
 L.append("Per round (the order they ran in): keep-alive p99 / new-connection p99")
-L.append("in ms, new connections over 1 s (those whose connect() alone took over")
-L.append("1 s: a SYN sent again), CPU wait:")
+L.append("in ms; new connections over 1 s (in brackets those whose connect() alone")
+L.append("took over 1 s: a SYN sent again); CPU wait; the longest the open-loop")
+L.append("client went without starting a request (it starts one every %.0f ms: a" % (1000.0 / float(nc_rate)))
+L.append("long gap means the client itself did not run, the machine stalled):")
 L.append("")
 L.append("| variant | " + " | ".join("round %d" % (i + 1) for i in range(rounds)) + " |")
 L.append("|---|" + "---|" * rounds)
 for v in variants:
     L.append("| %s | %s |" % (label(v), " | ".join(
-        "%s / %s, %d (%d), %d %%" % (ms(r["ka"]["p99"]), ms(r["nc"]["p99"]), r["nc"]["slow"],
-                                      r["nc"]["slowconn"], r["wait"])
+        "%s / %s; %d (%d); %d %%; %s" % (ms(r["ka"]["p99"]), ms(r["nc"]["p99"]), r["nc"]["slow"],
+                                          r["nc"]["slowconn"], r["wait"],
+                                          "-" if r["gap"] is None else "%.0f ms" % (1000 * r["gap"]))
         for r in runs[v])))
 L.append("")
 
@@ -266,6 +281,14 @@ odd = ["%s: %s" % (label(v), ", ".join(
 if odd:
     L.append("")
     L.append("New connections over 1 s without a SYN drop — %s." % "; ".join(odd))
+    gaps = [r["gap"] for v in variants if v not in ("article", "syn-drop")
+            for r in runs[v] if r["nc"]["slow"] and r["gap"] is not None]
+    if gaps and min(gaps) >= 0.25:
+        L.append("In each of those rounds the client itself went %.1f to %.1f s without" % (
+            min(gaps), max(gaps)))
+        L.append("starting a request: the load generator was not running either. Whether")
+        L.append("the reloads or the rest of this shared machine held everything up is not")
+        L.append("established by this run.")
     if base is not None and base["nc"]["slow"]:
         L.append("The run without reloads had some too: on this shared machine a stall")
         L.append("of a second does not need a reload. Their cause was not established")
