@@ -263,6 +263,27 @@ test_expect_success HAPROXY,HAPROXY_RELOAD 'command: outliving --timeout it is k
 	test_wait_for 2 eval "! hpr_alive $(cat pid)"
 '
 
+test_expect_success HAPROXY,HAPROXY_RELOAD 'the flags win over their environment twins' '
+	hpr_cfg good -i && hpr_cfg bad -d bogus_kw &&
+	env HAPROXY_CONFIG="$PWD/bad" HAPROXY_RELOAD_METHOD=bogus \
+		HAPROXY_MASTER_SOCKET="$PWD/none.sock" HAPROXY_PIDFILE="$PWD/none.pid" \
+		haproxy-reload -q -l "$PWD/lock" -m command -f "$PWD/good" -- "$ARGV" "$PWD/ran" &&
+	test -e ran &&
+	test_expect_code 1 env HAPROXY_CONFIG="$PWD/bad" \
+		haproxy-reload -q -l "$PWD/lock" -m command -- "$ARGV" "$PWD/ran2" 2>err &&
+	test_grep "bogus_kw" err &&
+	test_path_is_missing ran2
+'
+
+test_expect_success HAPROXY,HAPROXY_RELOAD 'the default reload command is systemctl reload haproxy (exit 3 when not found)' '
+	hpr_cfg cfg -i && mkdir onlyha &&
+	ln -s "$(command -v haproxy)" onlyha/haproxy &&
+	tool=$(command -v haproxy-reload) &&
+	test_expect_code 3 env PATH="$PWD/onlyha" "$tool" -q -l "$PWD/lock" -m command \
+		-f "$PWD/cfg" 2>err &&
+	test_grep "^haproxy-reload: .*systemctl" err
+'
+
 test_expect_success HAPROXY,HAPROXY_RELOAD 'a missing haproxy binary: exit 3, named' '
 	hpr_cfg cfg &&
 	tool=$(command -v haproxy-reload) &&
@@ -300,6 +321,30 @@ test_expect_success HAPROXY,HAPROXY_RELOAD 'advice: hard-stop-after missing' '
 test_expect_success HAPROXY,HAPROXY_RELOAD 'advice: only for mode http sections (none about idle-close for mode tcp)' '
 	hpr_cfg cfg -m tcp &&
 	haproxy-reload -l "$PWD/lock" -m command -f "$PWD/cfg" -- true 2>err &&
+	test_grep -v "idle-close-on-response" err
+'
+
+test_expect_success HAPROXY,HAPROXY_RELOAD 'advice: a listen section in mode http counts, under mode tcp defaults' '
+	cat >cfg <<-\EOF &&
+	global
+	    hard-stop-after 3s
+	defaults
+	    mode tcp
+	    timeout connect 2s
+	    timeout client 10s
+	    timeout server 10s
+	listen web
+	    mode http
+	    bind 127.0.0.1:8080
+	    server s1 127.0.0.1:9001
+	EOF
+	haproxy-reload -l "$PWD/lock" -m command -f "$PWD/cfg" -- true 2>err &&
+	grep "idle-close-on-response" err >advice &&
+	test_line_count = 1 advice &&
+	test_grep "listen" advice &&
+	sed "/^listen/a\\
+	    option idle-close-on-response" cfg >cfg2 &&
+	haproxy-reload -l "$PWD/lock" -m command -f "$PWD/cfg2" -- true 2>err &&
 	test_grep -v "idle-close-on-response" err
 '
 
