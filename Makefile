@@ -207,7 +207,7 @@ bench: check-deps all
 	@{ echo "# Benchmarks"; echo; \
 	   echo "Written by \`make bench\` (one section per tests/bench/*.sh)."; \
 	   echo "Each section gives the command that reproduces it."; \
-	   for f in $(sort $(wildcard tests/bench/*.md)); do \
+	   for f in tests/bench/*.md; do \
 	       [ "$${f##*/}" = RESULTS.md ] && continue; echo; cat "$$f"; done; \
 	 } > tests/bench/RESULTS.md
 	@echo "bench: wrote tests/bench/RESULTS.md"
