@@ -183,11 +183,14 @@ test_expect_success HAPROXY_RELOAD 'usage errors: exit 2, the flag named, one us
 			echo "no usage line for: $args"; cat err; exit 1; }
 		test_grep "^haproxy-reload: " err || exit 1
 	done &&
-	test_expect_code 2 haproxy-reload -m bogus 2>err && test_grep "^haproxy-reload: -m: " err &&
+	test_expect_code 2 haproxy-reload -m bogus 2>err &&
+	test_grep "^haproxy-reload: -m bogus: expected master, signal, syn-drop or command" err &&
+	test_expect_code 2 env HAPROXY_RELOAD_METHOD=bogus haproxy-reload 2>err &&
+	test_grep "^haproxy-reload: HAPROXY_RELOAD_METHOD=bogus: " err &&
 	test_expect_code 2 haproxy-reload --timeout 5x 2>err &&
-	test_grep "^haproxy-reload: --timeout: .*duration" err &&
+	test_grep "^haproxy-reload: --timeout 5x: .*duration" err &&
 	test_expect_code 2 haproxy-reload --max-hold soon 2>err &&
-	test_grep "^haproxy-reload: --max-hold: .*duration" err &&
+	test_grep "^haproxy-reload: --max-hold soon: .*duration" err &&
 	test_expect_code 2 haproxy-reload -p 99999 2>err && test_grep "^haproxy-reload: -p 99999: " err &&
 	test_expect_code 2 haproxy-reload -p http 2>err && test_grep "^haproxy-reload: -p http: " err
 '
