@@ -19,6 +19,10 @@
 # load phases shorter (for make check); DEMO_FAIL_AT=N fails on purpose
 # at the start of step N (to test the teardown). Ctrl-C tears down too.
 
+# A && B || fail: fail exits, so it is if-then-else here (SC2015); single
+# quotes around $ are meant (SC2016).
+# shellcheck disable=SC2015,SC2016
+
 set -u
 
 GALLEY_ROOT=${GALLEY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -154,6 +158,7 @@ cleanup() {
 
 on_exit() {
 	_status=$?
+	[ -n "$INTERRUPTED" ] && echo "demo: interrupted (SIG$INTERRUPTED)" >&2
 	if [ "$CLEANED" = 0 ]; then
 		cleanup
 		echo "demo: torn down after a failure or interruption (status $_status):" \
@@ -162,8 +167,10 @@ on_exit() {
 	exit "$_status"
 }
 trap on_exit EXIT
-trap 'echo; echo "demo: interrupted" >&2; exit 130' INT
-trap 'echo "demo: terminated" >&2; exit 143' TERM
+# The messages wait for on_exit: a trap may run inside a redirection.
+INTERRUPTED=
+trap 'INTERRUPTED=INT; exit 130' INT
+trap 'INTERRUPTED=TERM; exit 143' TERM
 
 # --- set-up -----------------------------------------------------------
 
@@ -237,15 +244,16 @@ printf '127.0.0.1\tlocalhost\n' >"$TMP/hosts"
 # (in production: --splay 10s, --debounce 2s,30s).
 start_bg marathon unshare -m --propagation private \
 	sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$TMP/hosts" \
-	env SERVICE_WRAPPER_SPLAY=1s SERVICE_WRAPPER_DEBOUNCE=200ms,2s \
+	env SERVICE_WRAPPER_SPLAY=1s SERVICE_WRAPPER_DEBOUNCE=200ms,2s DRAIN_SECONDS=1.5 \
 	"$PYTHON" "$GALLEY_ROOT/tests/emulators/marathon/emulator.py" \
 	--port-file "$TMP/marathon.port" --state-dir "$TMP/marathon" \
 	--images "$TMP/images.json"
 wait_for 10 port_of "$TMP/marathon.port" || fail "the Marathon emulator did not start: $(cat "$TMP/marathon.log")"
 MPORT=$(cat "$TMP/marathon.port")
 M_DIRECT=http://127.0.0.1:$MPORT
-say "The emulators' tasks get SERVICE_WRAPPER_SPLAY=1s and"
-say "SERVICE_WRAPPER_DEBOUNCE=200ms,2s (defaults 10s and 2s,30s) to keep it short."
+say "To keep it short, the tasks get SERVICE_WRAPPER_SPLAY=1s,"
+say "SERVICE_WRAPPER_DEBOUNCE=200ms,2s (defaults 10s and 2s,30s) and"
+say "DRAIN_SECONDS=1.5 (server.py's default 3)."
 
 say
 say "HAProxy (the real one, $(haproxy -v | sed -n '1s/ - .*//p')), master-worker with a master socket."
@@ -301,7 +309,7 @@ show nsrun curl -sS -X PUT --data-binary 'hello from Consul' \
 say "Then the deploy, by hand here, or from CI, or as a Chronos job"
 say "(chronos-job.json). It fills in \$environment and \$instances, PUTs the app"
 say "and waits for the deployment's real outcome: both tasks healthy."
-show nsrun marathon-deploy -m "http://$GW:18080" --json "file://$DEF" staging 2 ||
+show nsrun marathon-deploy -m "http://$GW:18080" -t 60s --json "file://$DEF" staging 2 ||
 	fail "marathon-deploy did not succeed"
 grep -q '"result":"created"' "$TMP/out" || fail "marathon-deploy: not created"
 say "Each task is the image's ENTRYPOINT chain. dockerhost-resolve found the"
@@ -333,7 +341,7 @@ while read -r pid port; do
 done <"$TMP/tasks"
 say "The tasks' /etc/hosts (the scratch file):"
 show cat "$TMP/hosts"
-grep -q "^$GW[[:space:]]*dockerhost\$" "$TMP/hosts" || fail "no dockerhost line in the hosts file"
+grep -q "^${GW}[[:space:]]*dockerhost\$" "$TMP/hosts" || fail "no dockerhost line in the hosts file"
 ok "2 tasks healthy, each dockerhost-resolve -> service-wrapper -> server.py ($(elapsed)s)"
 
 # --- 3 ----------------------------------------------------------------
@@ -423,6 +431,19 @@ wait_for 60 app_settled || fail "the rolling restart did not finish"
 wait_for 20 values_now 10 || fail "HAProxy does not serve the new value"
 sleep 1
 load_stop load4
+say "What the service-wrappers logged (each task's stderr, oldest task first):"
+# shellcheck disable=SC2045
+for d in $(ls -dtr "$TMP"/marathon/sandboxes/*/); do
+	id=${d%/}
+	id=${id##*.}
+	echo "   task ${id%%-*}:"
+	sed 's/^/   | /' "$d/stderr"
+done
+RELOADS_RENDER=$(grep -c 'haproxy-reload exited 0' "$TMP/render.log")
+say "render.py wrote haproxy.cfg $(grep -c '^render: wrote' "$TMP/render.log") times so far, each time"
+say "followed by haproxy-reload; $RELOADS_RENDER of them exited 0."
+grep '^render: wrote' "$TMP/render.log" | grep -v 'haproxy-reload exited 0$' >/dev/null &&
+	fail "a reload by render.py failed: $(cat "$TMP/render.log")"
 say "Marathon's request log: restart requests $(restarts all), accepted $(restarts accepted)."
 [ "$(restarts accepted)" = 1 ] || fail "not exactly one restart accepted"
 say "The load client: $LOAD_REQUESTS requests, $LOAD_FAILED failed; values served, in order:"
@@ -446,6 +467,7 @@ load_start load5
 sleep 1
 i=1
 while [ $i -le $RELOADS ]; do
+	# shellcheck disable=SC2086
 	show nsrun $RELOAD -v || fail "haproxy-reload failed (reload $i)"
 	sleep 0.5
 	i=$((i + 1))
@@ -477,6 +499,7 @@ cleanup
 [ "${FW_RULES:-0}" = 0 ] || fail "$FW_RULES haproxy-reload firewall rules were left"
 ip netns list | grep -q "^$NS\\b" && fail "namespace $NS is still there"
 [ -e "$KEEP_TMP" ] && fail "$KEEP_TMP is still there"
+# shellcheck disable=SC2009
 ps -eo args= | grep -F "$KEEP_TMP" | grep -v grep >/dev/null && fail "a process still runs from $KEEP_TMP"
 ok "no process, namespace, firewall rule or scratch file left"
 echo

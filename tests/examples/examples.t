@@ -1,6 +1,7 @@
 #!/bin/sh
 # shellcheck disable=SC2016
 # shellcheck disable=SC2034
+# shellcheck disable=SC2119
 test_description='tests/examples: every example does what its README says'
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
