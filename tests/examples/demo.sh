@@ -469,6 +469,8 @@ i=1
 while [ $i -le $RELOADS ]; do
 	# shellcheck disable=SC2086
 	show nsrun $RELOAD -v || fail "haproxy-reload failed (reload $i)"
+	grep -q 'reloaded: master [0-9]*: new worker [0-9]*' "$TMP/out" ||
+		fail "haproxy-reload did not confirm a new worker"
 	sleep 0.5
 	i=$((i + 1))
 done
