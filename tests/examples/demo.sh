@@ -403,6 +403,11 @@ load_stop() {
 	PIDS=$(echo "$PIDS" | sed "s/\\b$LOAD_PID\\b//")
 	[ -s "$TMP/$1.summary" ] || fail "the load client wrote no summary: $(cat "$TMP/$1.log")"
 	read -r LOAD_REQUESTS LOAD_FAILED <"$TMP/$1.summary"
+	if [ "$LOAD_FAILED" != 0 ]; then
+		sed 's/^/   | /' "$TMP/$1.log"
+		echo "   render.py's log:"
+		sed 's/^/   | /' "$TMP/render.log"
+	fi
 }
 
 step "4. A configuration change: one rolling restart, no failed request"

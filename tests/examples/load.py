@@ -9,7 +9,7 @@ the order the values were first seen, and exits 0.
     load.py URL FILE [KEY] [THREADS]
 
 A failed request is a connection error, a timeout (5 s) or a status
-other than 200; the first few are printed on stderr."""
+other than 200; each kind is counted on stderr."""
 import http.client
 import os
 import signal
@@ -27,6 +27,7 @@ def main(argv):
     lock = threading.Lock()
     counts = {"requests": 0, "failed": 0}
     values = {}
+    errors = {}
 
     def worker():
         while not stop.is_set():
@@ -49,8 +50,7 @@ def main(argv):
                 counts["requests"] += 1
                 if err:
                     counts["failed"] += 1
-                    if counts["failed"] <= 5:
-                        print("load.py: %s" % err, file=sys.stderr, flush=True)
+                    errors[err] = errors.get(err, 0) + 1
                 else:
                     values[value] = values.get(value, 0) + 1
 
@@ -67,6 +67,8 @@ def main(argv):
         f.write("%d %d\n" % (counts["requests"], counts["failed"]))
         for value, n in values.items():
             f.write("%d %s\n" % (n, value))
+    for err, n in errors.items():
+        print("load.py: %d times: %s" % (n, err), file=sys.stderr, flush=True)
     os.rename(out + ".tmp", out)
     return 0
 

@@ -44,7 +44,8 @@ defaults
     timeout client 30s
     timeout server 30s
     timeout http-keep-alive 2s
-    default-server inter 1s fall 2 rise 1
+    timeout check 5s
+    default-server inter 2s fall 3 rise 1
 
 # Well-known services: long timeouts for Marathon's event stream and
 # Consul's blocking queries.

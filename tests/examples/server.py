@@ -20,6 +20,7 @@ stopping = threading.Event()
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "test-server"
+    timeout = 5     # an idle keep-alive connection ends after this
 
     def log_message(self, *args):
         pass
@@ -29,6 +30,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
+        if stopping.is_set():
+            # Draining: no connection outlives its request.
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -47,11 +52,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = False      # server_close() waits for the requests in flight
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 def main():
     port = int(os.environ.get("PORT0") or 3000)
     drain = float(os.environ.get("DRAIN_SECONDS") or 3)
-    srv = http.server.ThreadingHTTPServer(("", port), Handler)
-    srv.daemon_threads = True
+    srv = Server(("", port), Handler)
 
     def term(*_):
         stopping.set()
@@ -61,6 +73,7 @@ def main():
     signal.signal(signal.SIGINT, term)
     print("test-server: listening on %d" % port, flush=True)
     srv.serve_forever(0.1)
+    srv.server_close()
     print("test-server: stopped", flush=True)
     return 0
 
