@@ -230,11 +230,7 @@ say "container: the image's ENTRYPOINT, then the app's args. The image is"
 say "tests/examples/Dockerfile, read as docker inspect would report it:"
 "$PYTHON" "$EX/dockerfile.py" "$EX/Dockerfile" --image registry.local/test-server \
 	--workdir "$EX" >"$TMP/images.json" || fail "reading the Dockerfile"
-show "$PYTHON" -c 'import json, sys
-c = json.load(open(sys.argv[1]))["registry.local/test-server"]
-print("ENTRYPOINT", json.dumps(c["Entrypoint"]))
-print("CMD       ", json.dumps(c["Cmd"]))
-print("ENV       ", " ".join(c["Env"]))' "$TMP/images.json" || fail "images.json"
+show "$PYTHON" "$EX/dockerfile.py" "$EX/Dockerfile" || fail "reading the Dockerfile"
 say "(WORKDIR /app is $EX here, where server.py is.)"
 say "Containers get their own /etc/hosts: here the Marathon emulator runs in a"
 say "mount namespace with a scratch file over /etc/hosts, which its tasks"
@@ -256,7 +252,7 @@ say "SERVICE_WRAPPER_DEBOUNCE=200ms,2s (defaults 10s and 2s,30s) and"
 say "DRAIN_SECONDS=1.5 (server.py's default 3)."
 
 say
-say "HAProxy (the real one, $(haproxy -v | sed -n '1s/ - .*//p')), master-worker with a master socket."
+say "HAProxy (the real one, $(haproxy -v | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p')), in master-worker mode with a master socket."
 say "Its configuration follows tests/examples/haproxy.cfg.ctmpl: Marathon on"
 say ":18080, Chronos on :14400, Consul on :18500 (so a container reaches them"
 say "as dockerhost:18080 ...), and a service tagged internal-listen-http-3000"
@@ -332,8 +328,8 @@ while read -r pid port; do
 	for child in $(ps -o pid= --ppid "$pid"); do
 		args=$(tr '\0' ' ' <"/proc/$child/cmdline")
 		case $args in
+		service-wrapper*) args="$args(its HTTP half: Consul, Marathon)" ;;
 		*"python3 server.py "*) found=1 ;;
-		service-wrapper*) args="$args(its Consul watcher)" ;;
 		esac
 		echo "       pid $child: $args"
 	done
