@@ -274,8 +274,12 @@ reload_master(const char *sock, long long timeout_ms)
 		    sizeof(t)));
 		return 1;
 	}
-	log_info("reloaded: master %d: new worker %d%s%.0d", (int)r.master,
-	    (int)r.newpid, r.old != 0 ? ", was " : "", (int)r.old);
+	if (r.old != 0)
+		log_info("reloaded: master %d: new worker %d, was %d",
+		    (int)r.master, (int)r.newpid, (int)r.old);
+	else
+		log_info("reloaded: master %d: new worker %d", (int)r.master,
+		    (int)r.newpid);
 	return 0;
 }
 
@@ -328,13 +332,8 @@ static int
 reload_syndrop(struct fw_hold *h, int lockfd)
 {
 	char t[32], how[64];
-	size_t i;
 	int rc;
 
-	for (i = 0; i < 2; i++)
-		if (h->tools[i] != NULL &&
-		    fw_clear_stale(h->tools[i], h->timeout_ms) < 0)
-			return errno == ENOENT ? 3 : 1;
 	fflush(stdout);
 	rc = fw_hold(h);
 	if (h->signal != 0) {
@@ -400,10 +399,11 @@ main(int argc, char *argv[])
 	enum method m = M_NONE;
 	struct stat sb;
 	char t[32];
-	int c, nports, lockfd, r, sock_given;
+	int c, nports, lockfd, r;
 
 	util_checkfds();
 	log_init("haproxy-reload", 1);
+	signal(SIGCHLD, SIG_DFL);	/* an ignored SIGCHLD would lose our children's status */
 	argv[0] = (char *)log_tool;
 
 	/* 1. Options, up to "--" and the reload command. */
@@ -462,7 +462,6 @@ main(int argc, char *argv[])
 	/* 2. Settings: the flag, else its environment twin, else the default. */
 	if (config == NULL && (config = env("HAPROXY_CONFIG")) == NULL)
 		config = DEFAULT_CONFIG;
-	sock_given = sock != NULL || env("HAPROXY_MASTER_SOCKET") != NULL;
 	if (sock == NULL && (sock = env("HAPROXY_MASTER_SOCKET")) == NULL)
 		sock = DEFAULT_SOCKET;
 	if (pidfile == NULL)
@@ -483,7 +482,7 @@ main(int argc, char *argv[])
 
 	/* 3. The method: asked for, else the best one available. */
 	if (m == M_NONE) {
-		if (sock_given || stat(sock, &sb) == 0)
+		if (stat(sock, &sb) == 0)
 			m = M_MASTER;
 		else if (pidfile != NULL)
 			m = M_SIGNAL;
@@ -494,10 +493,15 @@ main(int argc, char *argv[])
 	}
 	if (m == M_SIGNAL && pidfile == NULL)
 		usage_error("%s", "-m signal", "needs the master's pidfile (-P)");
-	if ((m == M_MASTER || m == M_SIGNAL) && cmd != default_command)
-		usage_error("%s", cmd[0], m == M_MASTER ? "a reload command is "
-		    "for -m command or syn-drop; the method is master (the master "
-		    "socket)" : "a reload command is for -m command or syn-drop");
+	if ((m == M_MASTER || m == M_SIGNAL) && cmd != default_command) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "only -m command and -m syn-drop run a "
+		    "reload command, and the method is %s%s%s%s", method_names[m],
+		    mflag == NULL ? " (" : "", mflag == NULL ? sock : "",
+		    mflag == NULL ? " exists)" : "");
+		usage_error("%s", cmd[0], why);
+	}
 	memset(&h, 0, sizeof(h));
 	if (m == M_SYNDROP) {
 		if (!fw_present("iptables"))
@@ -518,6 +522,16 @@ main(int argc, char *argv[])
 			log_die(3, "%s: still locked by another run after %s",
 			    lockfile, fmt_ms(timeout, t, sizeof(t)));
 		log_die(3, "%s: cannot lock:", lockfile);
+	}
+
+	/* Under the lock, rules a killed run left go first, whatever follows. */
+	if (m == M_SYNDROP) {
+		if (fw_clear_stale(h.tools[0], timeout) < 0)
+			return errno == ENOENT ? 3 : 1;
+		if (h.tools[1] != NULL && fw_clear_stale(h.tools[1], timeout) < 0) {
+			log_warn("%s: left out: IPv6 SYNs are not held", h.tools[1]);
+			h.tools[1] = NULL;
+		}
 	}
 
 	/* 5. The check: an invalid configuration changes nothing. */

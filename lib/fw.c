@@ -20,26 +20,16 @@ void
 fw_rule_argv(struct fw_rule *r, const char *tool, const char *op,
     unsigned port)
 {
-	const char **a = r->argv;
+	const char *const words[] = { tool, "-w", op, "INPUT", "-p", "tcp",
+	    "--dport", r->port, "--syn", "-m", "comment", "--comment",
+	    r->comment, "-j", "DROP" };
+	size_t i;
 
 	snprintf(r->port, sizeof(r->port), "%u", port);
 	snprintf(r->comment, sizeof(r->comment), FW_TAG "%u", port);
-	*a++ = tool;
-	*a++ = "-w";
-	*a++ = op;
-	*a++ = "INPUT";
-	*a++ = "-p";
-	*a++ = "tcp";
-	*a++ = "--dport";
-	*a++ = r->port;
-	*a++ = "--syn";
-	*a++ = "-m";
-	*a++ = "comment";
-	*a++ = "--comment";
-	*a++ = r->comment;
-	*a++ = "-j";
-	*a++ = "DROP";
-	*a = NULL;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		r->argv[i] = words[i];
+	r->argv[i] = NULL;
 }
 
 int
@@ -421,8 +411,8 @@ fw_hold(struct fw_hold *h)
 			break;
 		}
 		now = util_now_ms();
-		if (rules_in(&k) && now >= hold_end) {
-			h->cut = 1;
+		if (!h->cut && rules_in(&k) && now >= hold_end) {
+			h->cut = 1;	/* once: a rule that stays is tried again at the end */
 			if (remove_rules(&k) < 0)
 				rc = FW_EREMOVE;
 		}
@@ -432,8 +422,8 @@ fw_hold(struct fw_hold *h)
 			pid = -1;
 			break;
 		}
-		sig = wait_signal(&set, (rules_in(&k) && hold_end < cmd_deadline ?
-		    hold_end : cmd_deadline) - now);
+		sig = wait_signal(&set, (!h->cut && rules_in(&k) &&
+		    hold_end < cmd_deadline ? hold_end : cmd_deadline) - now);
 		if (sig != 0 && sig != SIGCHLD) {
 			h->signal = sig;
 			break;

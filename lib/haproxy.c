@@ -23,7 +23,7 @@
 
 /* ---------------------------------------------------------- show proc -- */
 
-/* A decimal PID at s, its end in *end; 0 when there is none. */
+/* A decimal PID at s, its end in *end; 0 when there is none (or "0"). */
 static pid_t
 parse_pid(const char *s, const char **end)
 {
@@ -56,15 +56,14 @@ word_is(const char *s, const char *w)
 	    s[n] == '\n' || s[n] == '\r' || s[n] == '\0');
 }
 
+/* A count at s, -1 when there is none. */
 static int
 parse_count(const char *s)
 {
 	const char *end;
 	pid_t v = parse_pid(s, &end);
 
-	if (end == s)
-		return -1;
-	return (int)v;	/* 0 parses as 0 PID: parse_pid returned 0 */
+	return end == s ? -1 : (int)v;
 }
 
 int
@@ -517,19 +516,25 @@ haproxy_signal_reload(const char *procdir, pid_t master,
 		return -1;
 	deadline = util_now_ms() + timeout_ms;
 	while (util_now_ms() < deadline) {
+		pid_t seen = 0;
+
 		util_sleep_ms(POLL_MS);
 		nn = haproxy_workers(procdir, master, now, HAPROXY_PROCS_MAX);
 		if (nn < 0) {
 			r->result = HAPROXY_REFUSED;	/* the master is gone */
 			return 0;
 		}
-		for (i = 0; i < nn; i++)
-			if (!in_set(before, (size_t)nb, now[i])) {
-				r->newpid = now[i];
-				r->result = HAPROXY_CONFIRMED;
-				return 0;
-			}
+		for (i = 0; i < nn && seen == 0; i++)
+			if (!in_set(before, (size_t)nb, now[i]))
+				seen = now[i];
+		/* A new worker that is still there a look later took over. */
+		if (seen != 0 && seen == r->newpid) {
+			r->result = HAPROXY_CONFIRMED;
+			return 0;
+		}
+		r->newpid = seen;
 	}
+	r->newpid = 0;
 	return 0;
 }
 

@@ -118,7 +118,8 @@ int haproxy_workers(const char *procdir, pid_t parent, pid_t *pids, size_t max);
 
 /*
  * The "signal" method: SIGUSR2 to master, then its workers until a new one
- * shows, at most timeout_ms. Returns 0 with r->result HAPROXY_CONFIRMED or
+ * shows and is still there a look later, at most timeout_ms (REFUSED: the
+ * master ended). Returns 0 with r->result HAPROXY_CONFIRMED or
  * HAPROXY_PENDING (none in time), or -1 with errno: ESRCH no such process,
  * ECHILD it has no worker (not a master), else kill's.
  */
