@@ -240,16 +240,15 @@ printf '127.0.0.1\tlocalhost\n' >"$TMP/hosts"
 # (in production: --splay 10s, --debounce 2s,30s).
 start_bg marathon unshare -m --propagation private \
 	sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$TMP/hosts" \
-	env SERVICE_WRAPPER_SPLAY=1s SERVICE_WRAPPER_DEBOUNCE=200ms,2s DRAIN_SECONDS=1.5 \
+	env SERVICE_WRAPPER_SPLAY=1s SERVICE_WRAPPER_DEBOUNCE=200ms,2s \
 	"$PYTHON" "$GALLEY_ROOT/tests/emulators/marathon/emulator.py" \
 	--port-file "$TMP/marathon.port" --state-dir "$TMP/marathon" \
 	--images "$TMP/images.json"
 wait_for 10 port_of "$TMP/marathon.port" || fail "the Marathon emulator did not start: $(cat "$TMP/marathon.log")"
 MPORT=$(cat "$TMP/marathon.port")
 M_DIRECT=http://127.0.0.1:$MPORT
-say "To keep it short, the tasks get SERVICE_WRAPPER_SPLAY=1s,"
-say "SERVICE_WRAPPER_DEBOUNCE=200ms,2s (defaults 10s and 2s,30s) and"
-say "DRAIN_SECONDS=1.5 (server.py's default 3)."
+say "To keep it short, the tasks get SERVICE_WRAPPER_SPLAY=1s and"
+say "SERVICE_WRAPPER_DEBOUNCE=200ms,2s (defaults 10s and 2s,30s)."
 
 say
 say "HAProxy (the real one, $(haproxy -v | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p')), in master-worker mode with a master socket."
@@ -420,8 +419,9 @@ say "(POST /v2/apps$APP/restart). The first request starts one rolling"
 say "restart; a later one gets 409 (deployment in progress) and, once its"
 say "own task is replaced, has nothing left to ask. Marathon replaces the"
 say "tasks one by one: a new one healthy, then an old one stopped (SIGTERM:"
-say "server.py fails its health check and drains), and render.py reloads"
-say "HAProxy as the healthy set changes."
+say "server.py fails its health check and goes on serving for 5 s, so that"
+say "HAProxy learns of its replacement first), and render.py reloads HAProxy"
+say "as the healthy set changes."
 WANT='bonjour from Consul'
 version_moved() {
 	v=$(nsrun curl -sS "$M_DIRECT/v2/apps$APP" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["app"]["version"])')

@@ -2,6 +2,8 @@
 # shellcheck disable=SC2016
 # shellcheck disable=SC2034
 test_description='make demo: every step as narrated, and nothing left behind, also on failure or Ctrl-C'
+# About 40 s each on an idle machine; a loaded one may take twice that.
+TEST_TIMEOUT=${TEST_TIMEOUT:-240}
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 

@@ -6,7 +6,7 @@ stopping). It listens on PORT0 (Marathon's host port; with BRIDGE
 networking and containerPort 0 the container port is the same), else 3000.
 
 On SIGTERM it fails its health check at once, goes on serving for
-DRAIN_SECONDS (default 3) so that the load balancer can take it out of
+DRAIN_SECONDS (default 5) so that the load balancer can take it out of
 rotation without a failed request, then exits 0."""
 import http.server
 import os
@@ -62,7 +62,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 def main():
     port = int(os.environ.get("PORT0") or 3000)
-    drain = float(os.environ.get("DRAIN_SECONDS") or 3)
+    drain = float(os.environ.get("DRAIN_SECONDS") or 5)
     srv = Server(("", port), Handler)
 
     def term(*_):
