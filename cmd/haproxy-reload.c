@@ -144,6 +144,12 @@ say_reason(const char *line, void *arg)
 	log_err("%s: %s", (const char *)arg, line);
 }
 
+static void
+say_detail(const char *line, void *arg)
+{
+	log_debug("%s: haproxy -c: %s", (const char *)arg, line);
+}
+
 /* How a reload command ended, for messages. */
 static const char *
 how_ended(int wstatus, char *b, size_t n)
@@ -550,8 +556,9 @@ main(int argc, char *argv[])
 		buf_free(&out);
 		return 1;
 	}
+	if (log_level >= LOG_VERBOSE && out.data != NULL)
+		haproxy_check_reasons(out.data, say_detail, (void *)config);
 	buf_free(&out);
-	log_debug("%s: valid", config);
 	advise(config, m);
 
 	/* 6. The reload, confirmed where HAProxy lets us. */
