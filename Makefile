@@ -56,21 +56,22 @@ FUZZ_REPLAY  = $(FUZZ_TARGETS:%=tests/fuzz/%.replay)
 FUZZ_SECONDS ?= 60
 
 TESTS   = $(UNIT) $(sort $(wildcard tests/cli/*.t tests/emulators/*/*.t \
-	  tests/fuzz/*.t))
+	  tests/examples/*.t tests/fuzz/*.t))
 SHELL_SCRIPTS = .ci/run $(sort $(wildcard tests/*.sh tests/cli/*.t \
 		tests/emulators/*/*.sh tests/bench/*.sh tests/examples/*.sh \
+		tests/examples/*.t \
 		tests/fuzz/*.t tests/fuzz/*.sh tests/helpers/*.sh))
 
 # Debian packages needed to build and test.
 DEPS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
-       python3 python3-consul python3-marathon curl openssl \
+       python3 python3-consul python3-marathon python3-yaml curl openssl \
        haproxy iptables iproute2 util-linux procps wrk strace valgrind \
        cppcheck shellcheck mandoc clang jq clang-tidy clang-tools \
        libclang-rt-14-dev gcovr
 
 .SECONDARY: $(BIN:bin/%=cmd/%.o)
-.PHONY: all bench check check-deps coverage deps fuzz lint install uninstall \
-	clean FORCE
+.PHONY: all bench check check-deps coverage demo deps fuzz lint install \
+	uninstall clean FORCE
 
 all: $(BIN)
 
@@ -113,6 +114,11 @@ tests/fuzz/%.replay: tests/fuzz/%.c tests/fuzz/fuzz.h tests/fuzz/replay.o \
 check: check-deps all $(UNIT) $(FUZZ_REPLAY)
 	PATH="$(CURDIR)/bin:$$PATH" GALLEY_ROOT="$(CURDIR)" PYTHON=$(PYTHON) \
 	    prove -j$(PROVE_JOBS) $(PROVE_FLAGS) $(TESTS)
+
+# `make demo`: the whole platform on one machine, narrated (as root; see
+# tests/examples/demo.sh). DEMO_QUICK=1 for the short variant.
+demo: check-deps all
+	GALLEY_ROOT="$(CURDIR)" PYTHON=$(PYTHON) sh tests/examples/demo.sh
 
 check-deps:
 	@missing=$$(for p in $(DEPS); do \

@@ -7,9 +7,10 @@ usage: emulator.py --port-file FILE [--state-dir DIR] [--name NAME]
                    [--clock real|manual] [--log FILE]
                    [--tls-cert CERT --tls-key KEY] [--heartbeat SECONDS]
                    [--leader-wait SECONDS] [--proxy-timeout SECONDS]
-                   [--stop-grace SECONDS]
+                   [--stop-grace SECONDS] [--images FILE]
 """
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -43,6 +44,9 @@ def parse_args(argv):
                    help="leader_proxy_read_timeout in seconds")
     p.add_argument("--stop-grace", type=float, default=3.0,
                    help="on exit, seconds between SIGTERM and SIGKILL for tasks")
+    p.add_argument("--images", help="JSON: Docker image name -> {Entrypoint, Cmd, "
+                   "WorkingDir, Env}, as docker inspect's Config; such apps run "
+                   "ENTRYPOINT + args as a local process")
     opts = p.parse_args(argv)
     kind = opts.auth.split(":", 1)[0]
     if kind not in ("none", "basic", "token") or \
@@ -51,6 +55,16 @@ def parse_args(argv):
         p.error("--auth must be none, basic:USER:PASS or token:TOKEN")
     if bool(opts.tls_cert) != bool(opts.tls_key):
         p.error("--tls-cert and --tls-key go together")
+    opts.image_map = {}
+    if opts.images:
+        try:
+            with open(opts.images) as f:
+                opts.image_map = json.load(f)
+        except (OSError, ValueError) as e:
+            p.error("--images %s: %s" % (opts.images, e))
+        if not isinstance(opts.image_map, dict) or \
+                not all(isinstance(v, dict) for v in opts.image_map.values()):
+            p.error("--images %s: not an object of objects" % opts.images)
     return opts
 
 
@@ -72,6 +86,7 @@ def main(argv):
         scheme = "https"
     port = server.server_address[1]
     inst = server.inst = Instance(opts, state_dir, port, scheme)
+    inst.engine.images = opts.image_map
     inst.cluster.join()
     inst.cluster.elect()
 

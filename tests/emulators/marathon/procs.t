@@ -4,11 +4,14 @@
 restart with minimumHealthCapacity, SIGTERM then SIGKILL, failures."""
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emutest import EmuTest, tap, wait_for  # noqa: E402
+from emutest import Emu, EmuTest, tap, wait_for  # noqa: E402
 
 # A tiny service: dumps its environment, answers / with 200, can ignore TERM.
 SERVER = r"""
@@ -130,6 +133,59 @@ class ProcTest(EmuTest):
         self.assertEqual(self.emu.stop(), 0)
         for pid in pids:
             self.assertFalse(os.path.exists("/proc/%d" % pid), "pid %d is gone" % pid)
+
+
+class ImageTest(unittest.TestCase):
+    """--images: a Docker image's ENTRYPOINT, CMD, WORKDIR and ENV, run as
+    the Mesos docker containerizer would (without the container)."""
+
+    def setUp(self):
+        self.scratch = tempfile.mkdtemp(prefix="emu-test-")
+        self.addCleanup(shutil.rmtree, self.scratch, True)
+        self.workdir = os.path.join(self.scratch, "app")
+        os.mkdir(self.workdir)
+        with open(os.path.join(self.workdir, "server.py"), "w") as f:
+            f.write(SERVER)
+        images = os.path.join(self.scratch, "images.json")
+        with open(images, "w") as f:
+            json.dump({"galley/svc": {
+                "Entrypoint": ["/usr/bin/env", "FROM_ENTRYPOINT=1"],
+                "Cmd": ["/usr/bin/python3", "server.py", "--from-cmd"],
+                "WorkingDir": self.workdir, "Env": ["IMAGE_ENV=yes", "GREETING=image"]}}, f)
+        self.emu = Emu("--images", images, scratch=self.scratch)
+        self.addCleanup(self.emu.stop)
+
+    def run_app(self, definition):
+        definition = dict(definition, instances=1, container={
+            "type": "DOCKER", "docker": {"image": "galley/svc:1.0"}})
+        self.emu.json("PUT", "/v2/apps/svc", definition, expect=201)
+        task = wait_for(lambda: [t for t in self.emu.ctl("GET", "/tasks") if t["pid"]],
+                        what="a process")[0]
+        env_file = os.path.join(self.workdir, "env.json")
+        env = wait_for(lambda: os.path.exists(env_file) and json.load(open(env_file)),
+                       what="env.json in WorkingDir")
+        with open("/proc/%d/cmdline" % task["pid"], "rb") as f:
+            argv = f.read().split(b"\0")[:-1]
+        os.unlink(env_file)
+        return argv, env
+
+    def test_args_follow_the_entrypoint(self):
+        argv, env = self.run_app({"args": ["/usr/bin/python3", "server.py", "--a"],
+                                  "env": {"GREETING": "app"}})
+        self.assertEqual(argv, [b"/usr/bin/python3", b"server.py", b"--a"],
+                         "env(1) exec'd the args after the ENTRYPOINT")
+        self.assertEqual((env["FROM_ENTRYPOINT"], env["IMAGE_ENV"], env["GREETING"]),
+                         ("1", "yes", "app"), "ENTRYPOINT ran; image ENV under app env")
+
+    def test_no_args_runs_the_cmd_and_cmd_skips_the_entrypoint(self):
+        argv, env = self.run_app({})
+        self.assertEqual(argv[-1], b"--from-cmd")
+        self.assertEqual(env["FROM_ENTRYPOINT"], "1")
+        self.emu.json("DELETE", "/v2/apps/svc", expect=200)
+        wait_for(lambda: not self.emu.ctl("GET", "/tasks"), what="no tasks")
+        argv, env = self.run_app({"cmd": "exec /usr/bin/python3 server.py --from-sh"})
+        self.assertEqual(argv[-1], b"--from-sh")
+        self.assertNotIn("FROM_ENTRYPOINT", env, "cmd replaces the ENTRYPOINT (MESOS-1770)")
 
 
 if __name__ == "__main__":

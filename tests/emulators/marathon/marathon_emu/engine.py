@@ -104,6 +104,7 @@ class Engine:
         self.name = name
         self.lock = threading.RLock()
         self.pending_jobs = []  # real health checks due, for the caller to run
+        self.images = {}        # --images: name -> docker inspect's Config
         self.reset()
 
     # ---- state and persistence -------------------------------------------
@@ -522,7 +523,22 @@ class Engine:
 
     def _simulated(self, app):
         return (self.knobs.get(app["id"], {}).get("simulate")
-                or (app.get("cmd") is None and not app.get("args")))
+                or (app.get("cmd") is None and not app.get("args")
+                    and self._image(app) is None))
+
+    def _image(self, app):
+        """The --images entry for the app's Docker image (by name:tag, then
+        by name), or None."""
+        name = ((app.get("container") or {}).get("docker") or {}).get("image")
+        if not name or not self.images:
+            return None
+        if name in self.images:
+            return self.images[name]
+        slash = name.rfind("/")
+        colon = name.rfind(":")
+        if colon > slash:
+            return self.images.get(name[:colon])
+        return None
 
     def _launch(self, app, now):
         knobs = self.knobs.get(app["id"], {})
@@ -567,9 +583,11 @@ class Engine:
         app = self.apps[task["appId"]]
         knobs = self.knobs.get(task["appId"], {})
         if not task["simulated"]:
+            image = self._image(app) or {}
             pid, err = self.agent.spawn(task["id"], self._argv(app),
                                         self._env(app, task),
-                                        self.sandbox(task["id"]))
+                                        self.sandbox(task["id"]),
+                                        image.get("WorkingDir") or None)
             if err:
                 self._end(task, "TASK_FAILED", err, now)
                 return
@@ -584,16 +602,27 @@ class Engine:
     def sandbox(self, task_id):
         return os.path.join(self.state_dir, "sandboxes", task_id)
 
-    @staticmethod
-    def _argv(app):
+    def _argv(self, app):
+        """As the Mesos docker containerizer: `cmd` replaces the image's
+        ENTRYPOINT with /bin/sh -c (MESOS-1770); `args` follow the
+        ENTRYPOINT in place of CMD; neither runs ENTRYPOINT + CMD. Without
+        a known image, `args` are the whole command."""
         if app.get("cmd") is not None:
             return ["/bin/sh", "-c", app["cmd"]]
-        return list(app["args"])
+        image = self._image(app)
+        if image is None:
+            return list(app["args"])
+        args = app.get("args")
+        return list(image.get("Entrypoint") or []) + \
+            list(args if args else image.get("Cmd") or [])
 
     def _env(self, app, task):
         """The environment Marathon gives a task (EnvironmentHelper)."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("MARATHON_", "MESOS_", "PORT")) and k != "HOST"}
+        for item in (self._image(app) or {}).get("Env") or []:
+            name, _, value = item.partition("=")
+            env[name] = value
         env.update({k: v for k, v in app["env"].items() if isinstance(v, str)})
         env.update({"HOST": "127.0.0.1", "MARATHON_APP_ID": app["id"],
                     "MARATHON_APP_VERSION": task["version"],

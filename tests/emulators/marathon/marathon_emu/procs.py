@@ -40,13 +40,14 @@ class Agent:
         self.reaper = threading.Thread(target=self._reap_loop, daemon=True)
         self.reaper.start()
 
-    def spawn(self, task_id, argv, env, sandbox):
-        """Start a task; returns (pid, None) or (None, error message)."""
+    def spawn(self, task_id, argv, env, sandbox, cwd=None):
+        """Start a task in cwd (default: its sandbox); returns (pid, None)
+        or (None, error message)."""
         os.makedirs(sandbox, exist_ok=True)
         try:
             with open(os.path.join(sandbox, "stdout"), "ab") as out, \
                     open(os.path.join(sandbox, "stderr"), "ab") as err:
-                proc = subprocess.Popen(argv, cwd=sandbox, env=env,
+                proc = subprocess.Popen(argv, cwd=cwd or sandbox, env=env,
                                         stdin=subprocess.DEVNULL, stdout=out,
                                         stderr=err, start_new_session=True,
                                         close_fds=True)
