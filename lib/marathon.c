@@ -200,6 +200,16 @@ marathon_request(struct marathon *m, const char *method, const char *path,
 		buf_reset(&url);
 		buf_printf(&url, "%s%s", m->urls[k], path);
 		req.url = url.data;
+		req.timeout_ms = 0;
+		if (m->deadline_ms > 0) {
+			long long left = m->deadline_ms - util_now_ms();
+
+			if (left < MARATHON_MIN_TIMEOUT_MS)
+				left = MARATHON_MIN_TIMEOUT_MS;
+			if (m->http.opts.timeout_ms <= 0 ||
+			    left < m->http.opts.timeout_ms)
+				req.timeout_ms = (long)left;
+		}
 		got = http_request(&m->http, &req, r) == 0;
 		log_debug("%s %s: %s", method, http_display_url(url.data, shown,
 		    sizeof(shown)), got ? "answered" : r->error);

@@ -23,12 +23,15 @@ struct marathon_settings {
 };
 
 #define MARATHON_DEFAULT_URL "http://localhost:8080"
+/* With a deadline, a request still gets at least this long. */
+#define MARATHON_MIN_TIMEOUT_MS 1000
 
 struct marathon {
 	struct http http;
 	char **urls;		/* base URLs without a trailing slash */
 	size_t nurls;
 	size_t cur;		/* the one that answered last */
+	long long deadline_ms;	/* > 0: no request runs past it (util_now_ms) */
 	char *auth;		/* "Authorization: ..." or NULL; secret */
 	const char *auth_source;	/* where it came from, for messages */
 };
@@ -48,7 +51,10 @@ void marathon_free(struct marathon *m);
  * or Marathon answered 502/503 (no leader, overloaded), the next URL is
  * tried, each at most once; a GET or DELETE is also tried elsewhere
  * after a reset or a timeout, a PUT or POST never is (it may have
- * landed: the caller must read the state first). Returns 0 when a
+ * landed: the caller must read the state first). With m->deadline_ms
+ * set, each try's total timeout is cut to what is left of it (at least
+ * MARATHON_MIN_TIMEOUT_MS), so that a hanging Marathon cannot hold a
+ * caller past its own deadline. Returns 0 when a
  * response arrived (any status; a 502/503 from the last URL included),
  * -1 when no URL gave one (r->fail and r->error from the last).
  */
