@@ -1,5 +1,6 @@
 #!/bin/sh
 # shellcheck disable=SC2016
+# shellcheck disable=SC2034
 test_description='tests/FAULTS.md: every test it names exists, its totals are its rows'
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
