@@ -34,6 +34,8 @@ struct marathon {
 	long long deadline_ms;	/* > 0: no request runs past it (util_now_ms) */
 	char *auth;		/* "Authorization: ..." or NULL; secret */
 	const char *auth_source;	/* where it came from, for messages */
+	char **secrets;		/* what an answer must not quote: token, password, ... */
+	size_t nsecrets;
 };
 
 /*
@@ -73,6 +75,14 @@ const char *marathon_url(const struct marathon *m, char *out, size_t n);
 const char *marathon_error(const struct http_resp *r, char *out, size_t n);
 
 /*
+ * marathon_error(), unless the answer quotes one of m's secrets (the
+ * token, the password or its base64, a URL's password): then only
+ * "HTTP 400 (...withheld...)". What messages about answers must use.
+ */
+const char *marathon_reply(const struct marathon *m, const struct http_resp *r,
+    char *out, size_t n);
+
+/*
  * Check an app id (each segment [a-z0-9]([a-z0-9-]*[a-z0-9])? with '.'
  * separators; not ending in restart, tasks or versions) and write its
  * absolute form into out. Returns 0, or -1 with why in err.
@@ -88,7 +98,7 @@ struct cJSON;
 
 /*
  * "METHOD URL: why" for a request that went wrong, where why is
- * marathon_error() for a response and the transport error otherwise.
+ * marathon_reply() for a response and the transport error otherwise.
  */
 const char *marathon_why(const struct marathon *m, const char *method,
     const char *path, const struct http_resp *r, char *out, size_t n);
