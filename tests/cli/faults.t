@@ -187,20 +187,23 @@ test_expect_success ROOT 'gen-service-defs on a full disk: exit 1, the previous 
 	printf "service-main.json\nservice-new.json\nservice-old.json\n" >want && test_cmp want files2
 '
 
-test_expect_success 'gen-service-defs killed at random points (SIGKILL, 40 times): each file whole, old or new' '
-	"$PYTHON" -c "import sys; sys.stdout.write(\"{\\\"image\\\": \\\"x:\$tag\\\", \\\"pad\\\": \\\"\" + \"\$tag\" * 100000 + \"\\\"}\")" >service.json &&
+test_expect_success 'gen-service-defs killed at random points (SIGKILL, 30 times): each file whole, old or new' '
+	"$PYTHON" -c "import sys; sys.stdout.write(\"{\\\"image\\\": \\\"x:\$tag\\\", \\\"pad\\\": \\\"\" + \"\$tag\" * 25000 + \"\\\"}\")" >service.json &&
 	pad=$(head -c 99 /dev/zero | tr "\\0" a) &&
 	gen-service-defs -q -b main -t "${pad}1" -o v1 >/dev/null &&
 	gen-service-defs -q -b main -t "${pad}2" -o v2 >/dev/null &&
-	test "$(wc -c <v1/service-main.json)" -gt 10000000 &&
+	test "$(wc -c <v1/service-main.json)" -gt 2500000 &&
+	t0=$(date +%s%N) &&
 	gen-service-defs -q -b main -t "${pad}1" >/dev/null &&
-	i=0 && while [ $i -lt 40 ]; do
+	d=$(( $(elapsed_ms "$t0") + 20 )) && echo "one run: $((d - 20))ms" &&
+	killed=0 && i=0 && while [ $i -lt 30 ]; do
 		t=2; [ $((i % 2)) = 0 ] || t=1
 		gen-service-defs -q -b main -t "$pad$t" >/dev/null 2>&1 &
 		p=$!
-		sleep "0.0$((i % 10))$((i % 7))"
+		ms=$((i * d / 30)) && sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
 		kill -KILL "$p" 2>/dev/null || :
-		wait "$p" 2>/dev/null || :
+		st=0 && wait "$p" 2>/dev/null || st=$?
+		[ "$st" != 137 ] || killed=$((killed + 1))
 		cmp -s service-defs/service-main.json v1/service-main.json ||
 			cmp -s service-defs/service-main.json v2/service-main.json ||
 			{ echo "run $i: service-main.json is neither the old nor the new one"; exit 1; }
@@ -210,7 +213,8 @@ test_expect_success 'gen-service-defs killed at random points (SIGKILL, 40 times
 		n=${f##*/} &&
 		{ cmp "$f" "v1/$n" 2>/dev/null || cmp "$f" "v2/$n"; } || exit 1
 	done &&
-	echo "temporary files left by SIGKILL: $(ls service-defs | grep -c "\\.json\\.......\$")"
+	echo "killed mid-run: $killed of 30; temporary files left: $(ls service-defs | grep -c "\\.json\\.......\$")" &&
+	test "$killed" -ge 5
 '
 
 test_done
