@@ -113,6 +113,7 @@ test_expect_success 'Marathon hanging while another deployment locks the app: ex
 '
 
 test_expect_success 'Marathon 503 and garbage during the wait: retried, never a verdict, then exit 0' '
+	marathon_emu_ctl DELETE /_emu/requests >/dev/null &&
 	sim m5 >m5.json &&
 	md_start "$M" --json -t 30s m5.json staging 2 &&
 	test_wait_for 10 md_put_done &&
