@@ -22,27 +22,82 @@ END = "<!-- faults: end -->"
 FAULT_FILES = ("tests/cli/faults.t", "tests/cli/faults-deploy.t")
 TOTALS = re.compile(r"^Totals: (\d+) faults injected, (\d+) survived, "
                     r"(\d+) lost, (\d+) pending\.$", re.M)
-# test_expect_success [PREREQS] 'title' or "title" (sh quoting, one line).
-TITLE = re.compile(r"""^\s*test_expect_success\s+(?:[A-Za-z0-9_!,]+\s+)?"""
-                   r"""(?:'([^']*)'|"((?:[^"\\]|\\.)*)")""", re.M)
-VAR = re.compile(r"\\\$(?:\\\{)?[A-Za-z_][A-Za-z0-9_]*(?:\\\})?")
+CALL = re.compile(r"^[ \t]*test_expect_success[ \t]+", re.M)
+VARNAME = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+
+
+def words(text, i, most):
+    """Up to `most` sh words of one command from text[i:]: each a list of
+    (string, expanded) pieces, expanded for $VAR outside single quotes."""
+    out, cur, started = [], [], False
+    n = len(text)
+    while i < n and len(out) < most:
+        c = text[i]
+        if c in " \t" or (c == "\n" and not started):
+            if started:
+                out.append(cur)
+                cur, started = [], False
+            if c == "\n":
+                break
+            i += 1
+            continue
+        if c == "\n":
+            out.append(cur)
+            started = False
+            break
+        started = True
+        if c == "'":
+            j = text.find("'", i + 1)
+            j = n if j < 0 else j
+            cur.append((text[i + 1:j], False))
+            i = j + 1
+        elif c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                if text[i] == "\\" and i + 1 < n:
+                    cur.append((text[i + 1], False))
+                    i += 2
+                    continue
+                m = VARNAME.match(text, i)
+                if m:
+                    cur.append((m.group(0), True))
+                    i = m.end()
+                    continue
+                cur.append((text[i], False))
+                i += 1
+            i += 1
+        elif c == "\\" and i + 1 < n:
+            cur.append((text[i + 1], False))
+            i += 2
+        else:
+            m = VARNAME.match(text, i)
+            if m:
+                cur.append((m.group(0), True))
+                i = m.end()
+            else:
+                cur.append((c, False))
+                i += 1
+    if started and len(out) < most:
+        out.append(cur)
+    return out
 
 
 def titles(path):
-    """The titles of a test file: exact strings, and patterns for the
-    double-quoted ones built in a loop ("$tool: ...")."""
+    """The titles of a test file: exact strings, and patterns for those
+    built from variables ("$tool: ...", "SIG$sig ...")."""
     exact, patterns = set(), []
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    for m in TITLE.finditer(text):
-        if m.group(1) is not None:
-            exact.add(m.group(1))
+    for m in CALL.finditer(text):
+        w = words(text, m.end(), 3)
+        if len(w) < 2:
             continue
-        t = re.sub(r"\\(.)", r"\1", m.group(2))
-        if "$" in t:
-            patterns.append(re.compile("^" + VAR.sub("[^ ]+", re.escape(t)) + "$"))
+        title = w[1] if len(w) == 3 else w[0]
+        if not any(var for _, var in title):
+            exact.add("".join(t for t, _ in title))
         else:
-            exact.add(t)
+            patterns.append(re.compile("^" + "".join(
+                "[^ ]+" if var else re.escape(t) for t, var in title) + "$"))
     return exact, patterns
 
 
