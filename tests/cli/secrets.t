@@ -279,4 +279,21 @@ test_expect_success 'gen-service-defs and dockerhost-resolve with every secret i
 	secrets_scan g.out g.err d.out d.err service-defs/*.json hosts
 '
 
+test_expect_success HAPROXY 'haproxy-reload with every secret in the environment: checked, reloaded, refused' '
+	export MARATHON_CREDENTIALS="$M_USER:$M_PASS" DCOS_ACS_TOKEN="$M_TOKEN" \
+		CONSUL_HTTP_TOKEN="$C_TOKEN" CONSUL_HTTP_AUTH="$C_AUTH" &&
+	printf "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend f\n    bind 127.0.0.1:18099\n" >cfg &&
+	haproxy-reload -v -m command -f "$PWD/cfg" -l "$PWD/lock" -- sh -c "exec sleep 1" >h.out 2>h.err &
+	pid=$!
+	test_when_finished "kill $pid 2>/dev/null || :" &&
+	test_wait_for 10 pgrep -P "$pid" sleep &&
+	argv_scan "$pid" &&
+	wait "$pid" &&
+	test_grep "reloaded: sh exited 0" h.err &&
+	echo "    bind 127.0.0.1:0" >>cfg &&
+	test_expect_code 1 haproxy-reload -v -m command -f "$PWD/cfg" -l "$PWD/lock" -- true >>h.out 2>>h.err &&
+	test_grep "invalid configuration: nothing reloaded" h.err &&
+	secrets_scan h.out h.err
+'
+
 test_done
