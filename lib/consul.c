@@ -46,14 +46,35 @@ header_safe(const char *s)
 	return 1;
 }
 
+/* addr as it may be shown: without a user:password@ (none is sent). */
+static const char *
+addr_shown(const char *addr, char *out, size_t n)
+{
+	const char *sep = strstr(addr, "://"), *host = sep ? sep + 3 : addr;
+	const char *at = memrchr(host, '@', strcspn(host, "/?#"));
+
+	if (at == NULL)
+		snprintf(out, n, "%s", addr);
+	else
+		snprintf(out, n, "%.*s%s", (int)(host - addr), addr, at + 1);
+	return out;
+}
+
 static int
 set_base(struct consul *c, const char *addr, int ssl, char *err,
     size_t errlen)
 {
 	const char *sep = strstr(addr, "://"), *rest = addr;
 	const char *scheme = ssl ? "https" : "http";
+	char shown[512];
 	size_t n;
 
+	addr_shown(addr, shown, sizeof(shown));
+	if (strcmp(shown, addr) != 0) {
+		snprintf(err, errlen, "%s: user:password@ in the address is not "
+		    "supported: use CONSUL_HTTP_AUTH", shown);
+		return -1;
+	}
 	if (sep != NULL) {
 		n = (size_t)(sep - addr);
 		rest = sep + 3;

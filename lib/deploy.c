@@ -11,6 +11,8 @@
 
 #define POLL_MIN_MS 250
 #define POLL_MAX_MS 500
+/* What the diagnostics after a timeout may take, however Marathon is. */
+#define DIAGNOSE_MS 3000
 
 void
 deploy_watch_init(struct deploy_watch *w, const char *app_id,
@@ -177,10 +179,12 @@ deploy_wait(struct marathon *m, struct deploy_watch *w, long long deadline)
 	struct http_resp r = HTTP_RESP_INIT;
 	char err[1024], last_err[1024] = "", line[1024], last[1024] = "";
 	long long interval = POLL_MIN_MS, now;
+	long long saved = m->deadline_ms;
 	enum deploy_verdict v;
 	cJSON *app;
 	int rc;
 
+	m->deadline_ms = deadline;	/* a hanging Marathon cannot hold us */
 	for (;;) {
 		rc = marathon_app_get(m, w->app_id, &app, &r, err, sizeof(err));
 		if (rc < 0) {
@@ -227,6 +231,7 @@ deploy_wait(struct marathon *m, struct deploy_watch *w, long long deadline)
 			break;
 		util_sleep_ms(interval < deadline - now ? interval : deadline - now);
 	}
+	m->deadline_ms = saved;
 	http_resp_free(&r);
 	return v;
 }
@@ -254,10 +259,11 @@ deploy_wait_unlocked(struct marathon *m, const char *app_id,
 {
 	struct http_resp r = HTTP_RESP_INIT;
 	char why[1024], last_err[1024] = "", id[128] = "", said[128] = "";
-	long long interval = POLL_MIN_MS, now;
+	long long interval = POLL_MIN_MS, now, saved = m->deadline_ms;
 	cJSON *list;
 	int rc;
 
+	m->deadline_ms = deadline;
 	for (;;) {
 		if (marathon_deployments(m, &list, &r, why, sizeof(why)) < 0) {
 			if (r.fail == HTTP_FAIL_NONE &&
@@ -293,6 +299,7 @@ deploy_wait_unlocked(struct marathon *m, const char *app_id,
 		if (interval < POLL_MAX_MS)
 			interval *= 2;
 	}
+	m->deadline_ms = saved;
 	http_resp_free(&r);
 	return rc;
 }
@@ -305,9 +312,10 @@ deploy_diagnose(struct marathon *m, struct deploy_watch *w, const char *after)
 	char err[1024], line[1024];
 	const char *id;
 	cJSON *app = NULL, *queue = NULL;
-	long long n, left;
+	long long n, left, saved = m->deadline_ms;
 	int overdue;
 
+	m->deadline_ms = util_now_ms() + DIAGNOSE_MS;
 	if (marathon_app_get(m, w->app_id, &app, &r, err, sizeof(err)) == 0) {
 		deploy_judge(w, app);
 		if (w->deploying)
@@ -357,5 +365,6 @@ deploy_diagnose(struct marathon *m, struct deploy_watch *w, const char *after)
 		}
 	}
 	cJSON_Delete(queue);
+	m->deadline_ms = saved;
 	http_resp_free(&r);
 }

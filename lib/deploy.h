@@ -62,7 +62,8 @@ enum deploy_verdict deploy_judge(struct deploy_watch *w,
  * Read the app until deploy_judge() gives a verdict or the deadline
  * (util_now_ms()) passes: then DEPLOY_WAITING. Polls every 250 ms while
  * things change, backing off to 500 ms; a progress line on stderr (log_info)
- * when they change. Read failures other than 401/403 are retried.
+ * when they change. Read failures other than 401/403 are retried. No
+ * request runs past the deadline (m->deadline_ms, for the call).
  */
 enum deploy_verdict deploy_wait(struct marathon *m, struct deploy_watch *w,
     long long deadline);
@@ -79,7 +80,8 @@ int deploy_wait_unlocked(struct marathon *m, const char *app_id,
 /*
  * Say (log_err) why w is not done after `after`: counts and the current
  * step, the app's lastTaskFailure, and its entry in the launch queue
- * (tasks waiting, backoff delay).
+ * (tasks waiting, backoff delay). Takes at most about 3 s, even when
+ * Marathon does not answer.
  */
 void deploy_diagnose(struct marathon *m, struct deploy_watch *w,
     const char *after);

@@ -260,11 +260,11 @@ envwatch_restart(struct envwatch *w, struct marathon *m, const char *app_id,
 	} else if (r.status == 409) {
 		log_info("POST %s/v2/apps%s/restart: %s: a deployment is "
 		    "running; asking again in %lldms while this instance is "
-		    "stale", url, app_id, marathon_error(&r, why, sizeof(why)),
+		    "stale", url, app_id, marathon_reply(m, &r, why, sizeof(why)),
 		    next);
 	} else {
 		log_err("POST %s/v2/apps%s/restart: %s; asking again in %lldms",
-		    url, app_id, marathon_error(&r, why, sizeof(why)), next);
+		    url, app_id, marathon_reply(m, &r, why, sizeof(why)), next);
 	}
 	http_resp_free(&r);
 	return util_now_ms() + next;

@@ -46,6 +46,33 @@ read_secret(const char *path, char *err, size_t errlen)
 	return data;
 }
 
+/* Remember what no message may quote (the shortest are too common). */
+static void
+add_secret(struct marathon *m, const char *s, size_t n)
+{
+	if (n < 3)
+		return;
+	m->secrets = erealloc(m->secrets, (m->nsecrets + 1) *
+	    sizeof(*m->secrets));
+	m->secrets[m->nsecrets++] = estrndup(s, n);
+}
+
+/* The password of a URL's user:password@, as a secret. */
+static void
+add_url_secret(struct marathon *m, const char *url)
+{
+	const char *host = strstr(url, "://"), *at, *colon;
+	size_t hl;
+
+	host = host ? host + 3 : url;
+	hl = strcspn(host, "/?#");
+	if ((at = memrchr(host, '@', hl)) == NULL)
+		return;
+	colon = memchr(host, ':', (size_t)(at - host));
+	if (colon != NULL)
+		add_secret(m, colon + 1, (size_t)(at - colon - 1));
+}
+
 static int
 add_urls(struct marathon *m, const char *list, char *err, size_t errlen)
 {
@@ -70,12 +97,18 @@ add_urls(struct marathon *m, const char *list, char *err, size_t errlen)
 			u = emalloc(n + 8);	/* host:port */
 			snprintf(u, n + 8, "http://%.*s", (int)n, p);
 		} else {
-			snprintf(err, errlen, "%.*s: not an http:// or https:// "
-			    "URL or host:port", (int)n, p);
+			char shown[512];
+
+			u = estrndup(p, n);
+			http_display_url(u, shown, sizeof(shown));
+			free(u);
+			snprintf(err, errlen, "%s: not an http:// or https:// "
+			    "URL or host:port", shown);
 			return -1;
 		}
 		while (strlen(u) > 0 && u[strlen(u) - 1] == '/')
 			u[strlen(u) - 1] = '\0';
+		add_url_secret(m, u);
 		m->urls = erealloc(m->urls, (m->nurls + 1) * sizeof(*m->urls));
 		m->urls[m->nurls++] = u;
 		p += skip;
@@ -107,10 +140,12 @@ marathon_init(struct marathon *m, const struct marathon_settings *s,
 		if ((secret = read_secret(s->token_file, err, errlen)) == NULL)
 			return -1;
 		buf_printf(&b, "Authorization: token=%s", secret);
+		add_secret(m, secret, strlen(secret));
 		free(secret);
 		m->auth_source = "--token-file";
 	} else if ((v = getenv("DCOS_ACS_TOKEN")) != NULL && *v != '\0') {
 		buf_printf(&b, "Authorization: token=%s", v);
+		add_secret(m, v, strlen(v));
 		m->auth_source = "DCOS_ACS_TOKEN";
 	} else {
 		if (s->credentials_file != NULL) {
@@ -134,6 +169,9 @@ marathon_init(struct marathon *m, const struct marathon_settings *s,
 			}
 			buf_adds(&b, "Authorization: Basic ");
 			base64_encode(secret, strlen(secret), &b);
+			add_secret(m, strchr(secret, ':') + 1,
+			    strlen(strchr(secret, ':') + 1));
+			add_secret(m, b.data + 21, b.len - 21);
 			memset(secret, 0, strlen(secret));
 			free(secret);
 		}
@@ -164,6 +202,11 @@ marathon_free(struct marathon *m)
 		memset(m->auth, 0, strlen(m->auth));
 		free(m->auth);
 	}
+	for (i = 0; i < m->nsecrets; i++) {
+		memset(m->secrets[i], 0, strlen(m->secrets[i]));
+		free(m->secrets[i]);
+	}
+	free(m->secrets);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -200,6 +243,16 @@ marathon_request(struct marathon *m, const char *method, const char *path,
 		buf_reset(&url);
 		buf_printf(&url, "%s%s", m->urls[k], path);
 		req.url = url.data;
+		req.timeout_ms = 0;
+		if (m->deadline_ms > 0) {
+			long long left = m->deadline_ms - util_now_ms();
+
+			if (left < MARATHON_MIN_TIMEOUT_MS)
+				left = MARATHON_MIN_TIMEOUT_MS;
+			if (m->http.opts.timeout_ms <= 0 ||
+			    left < m->http.opts.timeout_ms)
+				req.timeout_ms = (long)left;
+		}
 		got = http_request(&m->http, &req, r) == 0;
 		log_debug("%s %s: %s", method, http_display_url(url.data, shown,
 		    sizeof(shown)), got ? "answered" : r->error);
@@ -270,6 +323,22 @@ marathon_error(const struct http_resp *r, char *out, size_t n)
 	log_flatten(out);	/* Jackson's messages hold line breaks */
 	buf_free(&b);
 	cJSON_Delete(root);
+	return out;
+}
+
+const char *
+marathon_reply(const struct marathon *m, const struct http_resp *r, char *out,
+    size_t n)
+{
+	size_t i;
+
+	marathon_error(r, out, n);
+	for (i = 0; i < m->nsecrets; i++)
+		if (strstr(out, m->secrets[i]) != NULL) {
+			snprintf(out, n, "HTTP %ld (the answer quoted the "
+			    "credentials: withheld)", r->status);
+			break;
+		}
 	return out;
 }
 
@@ -348,7 +417,7 @@ marathon_why(const struct marathon *m, const char *method, const char *path,
 
 	marathon_url(m, base, sizeof(base));
 	if (r->fail == HTTP_FAIL_NONE)
-		marathon_error(r, why, sizeof(why));
+		marathon_reply(m, r, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "%s", r->error);
 	snprintf(out, n, "%s %s%s: %s", method, base, path, why);

@@ -23,14 +23,19 @@ struct marathon_settings {
 };
 
 #define MARATHON_DEFAULT_URL "http://localhost:8080"
+/* With a deadline, a request still gets at least this long. */
+#define MARATHON_MIN_TIMEOUT_MS 1000
 
 struct marathon {
 	struct http http;
 	char **urls;		/* base URLs without a trailing slash */
 	size_t nurls;
 	size_t cur;		/* the one that answered last */
+	long long deadline_ms;	/* > 0: no request runs past it (util_now_ms) */
 	char *auth;		/* "Authorization: ..." or NULL; secret */
 	const char *auth_source;	/* where it came from, for messages */
+	char **secrets;		/* what an answer must not quote: token, password, ... */
+	size_t nsecrets;
 };
 
 /*
@@ -48,7 +53,10 @@ void marathon_free(struct marathon *m);
  * or Marathon answered 502/503 (no leader, overloaded), the next URL is
  * tried, each at most once; a GET or DELETE is also tried elsewhere
  * after a reset or a timeout, a PUT or POST never is (it may have
- * landed: the caller must read the state first). Returns 0 when a
+ * landed: the caller must read the state first). With m->deadline_ms
+ * set, each try's total timeout is cut to what is left of it (at least
+ * MARATHON_MIN_TIMEOUT_MS), so that a hanging Marathon cannot hold a
+ * caller past its own deadline. Returns 0 when a
  * response arrived (any status; a 502/503 from the last URL included),
  * -1 when no URL gave one (r->fail and r->error from the last).
  */
@@ -67,6 +75,14 @@ const char *marathon_url(const struct marathon *m, char *out, size_t n);
 const char *marathon_error(const struct http_resp *r, char *out, size_t n);
 
 /*
+ * marathon_error(), unless the answer quotes one of m's secrets (the
+ * token, the password or its base64, a URL's password): then only
+ * "HTTP 400 (...withheld...)". What messages about answers must use.
+ */
+const char *marathon_reply(const struct marathon *m, const struct http_resp *r,
+    char *out, size_t n);
+
+/*
  * Check an app id (each segment [a-z0-9]([a-z0-9-]*[a-z0-9])? with '.'
  * separators; not ending in restart, tasks or versions) and write its
  * absolute form into out. Returns 0, or -1 with why in err.
@@ -82,7 +98,7 @@ struct cJSON;
 
 /*
  * "METHOD URL: why" for a request that went wrong, where why is
- * marathon_error() for a response and the transport error otherwise.
+ * marathon_reply() for a response and the transport error otherwise.
  */
 const char *marathon_why(const struct marathon *m, const char *method,
     const char *path, const struct http_resp *r, char *out, size_t n);

@@ -92,18 +92,48 @@ scan_placeholder(const char *s, size_t n, const char **name, size_t *namelen)
 	return i;
 }
 
+/* Where the scan is in the template, for placeholder positions. */
+struct pos {
+	size_t off, line, col;
+};
+
+/* Move p forward to offset off, counting as json_position() does. */
 static void
-add_ref(struct tmpl_result *res, const char *src, size_t len, size_t off,
+pos_advance(const char *src, struct pos *p, size_t off)
+{
+	for (; p->off < off; p->off++) {
+		if (src[p->off] == '\n') {
+			p->line++;
+			p->col = 1;
+		} else if (((unsigned char)src[p->off] & 0xc0) != 0x80) {
+			p->col++;
+		}
+	}
+}
+
+/* Room for one more of n items: grown to the next power of two. */
+static void *
+grow(void *v, size_t n, size_t size)
+{
+	if (n == 0 || (n & (n - 1)) == 0)
+		v = erealloc(v, (n ? 2 * n : 1) * size);
+	return v;
+}
+
+static void
+add_ref(struct tmpl_result *res, const char *src, struct pos *p, size_t off,
     size_t wlen, const char *name, size_t namelen, int in_string, int defined)
 {
 	struct tmpl_ref *r;
 
-	res->refs = erealloc(res->refs, (res->nrefs + 1) * sizeof(*res->refs));
+	res->refs = grow(res->refs, res->nrefs, sizeof(*res->refs));
 	r = &res->refs[res->nrefs++];
 	r->name = estrndup(name, namelen);
 	r->offset = off;
 	r->len = wlen;
-	json_position(src, len, off, &r->line, &r->col);
+	pos_advance(src, p, off);
+	r->line = p->line;
+	r->col = p->col;
 	r->in_string = in_string;
 	r->defined = defined;
 }
@@ -112,6 +142,7 @@ void
 tmpl_render(const char *src, size_t len, const struct tmpl_vars *vars,
     struct tmpl_result *res)
 {
+	struct pos p = { 0, 1, 1 };
 	int in_string = 0;
 	size_t i = 0;
 
@@ -142,7 +173,7 @@ tmpl_render(const char *src, size_t len, const struct tmpl_vars *vars,
 			continue;
 		}
 		value = tmpl_vars_get(vars, name, namelen);
-		add_ref(res, src, len, i, wlen, name, namelen, in_string,
+		add_ref(res, src, &p, i, wlen, name, namelen, in_string,
 		    value != NULL);
 		if (value == NULL) {
 			buf_add(&res->out, src + i, wlen);
@@ -154,8 +185,7 @@ tmpl_render(const char *src, size_t len, const struct tmpl_vars *vars,
 			json_escape(&res->out, value, strlen(value));
 		else
 			buf_adds(&res->out, value);
-		res->subs = erealloc(res->subs,
-		    (res->nsubs + 1) * sizeof(*res->subs));
+		res->subs = grow(res->subs, res->nsubs, sizeof(*res->subs));
 		sub = &res->subs[res->nsubs++];
 		sub->src_off = i;
 		sub->src_len = wlen;

@@ -133,6 +133,17 @@ test_expect_success !ROOT 'a read-only output directory (mode 555): exit 1, no f
 	test -z "$(ls -A ro)"
 '
 
+test_expect_success '100000 placeholders: in linear time (it was quadratic: over a minute)' '
+	"$PYTHON" -c "import sys; sys.stdout.write(\"{\\\"pad\\\": \\\"\" + \"\$tag\" * 100000 + \"\\\",\\n \\\"x\\\": 1,}\")" >service.json &&
+	t0=$(date +%s) &&
+	test_expect_code 1 gen-service-defs -b b -t T 2>err &&
+	test_grep "service.json:2:9: " err &&
+	sed -i "s/,}\$/}/" service.json &&
+	gen-service-defs -b b -t T >out &&
+	test $(( $(date +%s) - t0 )) -le 10 &&
+	test "$(wc -c <service-defs/service-T.json)" = 100020
+'
+
 test_expect_success 'a write error on stdout is an error' '
 	printf "{}" | test_expect_code 1 gen-service-defs -t 1 - >/dev/full 2>err &&
 	test_grep "write <stdout>" err

@@ -235,6 +235,12 @@ test_settings(void)
 	ok(consul_init(&c, "unix:///run/consul.sock", err, sizeof(err)) < 0 &&
 	    strstr(err, "unix sockets") != NULL, "unix:// is refused, clearly");
 	ok(consul_init(&c, "ftp://c:1", err, sizeof(err)) < 0, "ftp:// is refused");
+	ok(consul_init(&c, "http://u:pw-s3cr3t@c:1", err, sizeof(err)) < 0 &&
+	    strcmp(err, "http://c:1: user:password@ in the address is not "
+	    "supported: use CONSUL_HTTP_AUTH") == 0, "user:password@ refused, "
+	    "not shown: %s", err);
+	ok(consul_init(&c, "u:pw-s3cr3t@c:1", err, sizeof(err)) < 0 &&
+	    strstr(err, "pw-s3cr3t") == NULL, "also without a scheme");
 	ok(consul_init(&c, "", err, sizeof(err)) < 0, "an empty address is refused");
 	setenv("CONSUL_CLIENT_CERT", "/c.pem", 1);
 	ok(consul_init(&c, "c:1", err, sizeof(err)) < 0 &&

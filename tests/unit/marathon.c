@@ -52,6 +52,21 @@ err_of(long status, const char *ctype, const char *body)
 	return out;
 }
 
+/* marathon_reply() for a 400 with a JSON body. */
+static const char *
+reply_of(const struct marathon *m, const char *body)
+{
+	static char out[512];
+	struct http_resp r = HTTP_RESP_INIT;
+
+	r.status = 400;
+	buf_adds(&r.headers, "HTTP/1.1 400 X\r\nContent-Type: application/json\r\n");
+	buf_adds(&r.body, body);
+	marathon_reply(m, &r, out, sizeof(out));
+	http_resp_free(&r);
+	return out;
+}
+
 static void
 test_errors(void)
 {
@@ -113,7 +128,27 @@ test_init(void)
 	ok(marathon_init(&m, &s, err, sizeof(err)) == 0 && m.auth != NULL &&
 	    strcmp(m.auth, "Authorization: Basic dXNlcjpwYSBzcw==") == 0 &&
 	    strcmp(m.auth_source, "MARATHON_CREDENTIALS") == 0, "basic credentials");
+	is_str(reply_of(&m, "{\"message\":\"bad password pa ss\"}"),
+	    "HTTP 400 (the answer quoted the credentials: withheld)",
+	    "an answer quoting the password is withheld");
+	is_str(reply_of(&m, "{\"message\":\"got Basic dXNlcjpwYSBzcw==\"}"),
+	    "HTTP 400 (the answer quoted the credentials: withheld)",
+	    "an answer quoting the header is withheld");
+	is_str(reply_of(&m, "{\"message\":\"Invalid JSON\"}"),
+	    "HTTP 400: Invalid JSON", "other answers as they are");
 	marathon_free(&m);
+	s.urls = "http://u:url-pw@127.0.0.1:1";
+	ok(marathon_init(&m, &s, err, sizeof(err)) == 0, "a URL with a password");
+	is_str(reply_of(&m, "{\"message\":\"url-pw\"}"),
+	    "HTTP 400 (the answer quoted the credentials: withheld)",
+	    "an answer quoting the URL's password is withheld");
+	marathon_free(&m);
+	s.urls = "ftp://u:url-pw@x";
+	ok(marathon_init(&m, &s, err, sizeof(err)) < 0 &&
+	    strcmp(err, "ftp://x: not an http:// or https:// URL or host:port") == 0,
+	    "a bad URL is shown without its password: %s", err);
+	marathon_free(&m);
+	s.urls = NULL;
 	setenv("MARATHON_CREDENTIALS", "nocolon", 1);
 	ok(marathon_init(&m, &s, err, sizeof(err)) < 0 &&
 	    strcmp(err, "MARATHON_CREDENTIALS: expected user:password") == 0 &&
