@@ -115,6 +115,22 @@ test_when_finished() {
 	printf '%s\n' "$*" >>"$TRASH/.cleanup"
 }
 
+# test_at_exit CMD: run CMD when the script ends: in test_done, before the
+# scratch directory goes (servers started in it stop first), or on any
+# other exit. Replaces an EXIT trap of the script's own.
+test_at_exit() {
+	_test_at_exit=$*
+	trap 'test_at_exit_run_' EXIT
+}
+
+test_at_exit_run_() {
+	if [ -n "${_test_at_exit:-}" ]; then
+		_t=$_test_at_exit
+		_test_at_exit=
+		eval "$_t"
+	fi
+}
+
 test_run_() {
 	: >"$TRASH/.cleanup"
 	test_dir=$TRASH/t$test_count
@@ -179,6 +195,7 @@ test_done() {
 		fi
 	fi
 	echo "1..$test_count"
+	test_at_exit_run_
 	if [ "$test_failed" = 0 ]; then
 		cd "$GALLEY_ROOT" && rm -rf "$TRASH"
 		exit 0

@@ -17,7 +17,7 @@ unset MARATHON_CREDENTIALS DCOS_ACS_TOKEN MARATHON_CACERT
 # deployment waits until told).
 marathon_emu_start --clock manual --name m || exit 1
 M=$MARATHON_EMU_URL
-trap 'marathon_emu_stop' EXIT
+test_at_exit 'marathon_emu_stop'
 
 # elapsed_ms T0: milliseconds since T0 (from date +%s%N).
 elapsed_ms() {

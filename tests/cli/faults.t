@@ -11,7 +11,7 @@ test_description='faults injected into Consul, the disk and signals (tests/FAULT
 # Marathon's side is in faults-deploy.t.
 consul_emu_start || exit 1
 C=$CONSUL_EMU_URL
-trap 'consul_emu_stop' EXIT
+test_at_exit 'consul_emu_stop'
 
 # Nothing listens there: the wrappers below never ask Marathon.
 NOM=http://127.0.0.1:1

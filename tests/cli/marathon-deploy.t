@@ -23,7 +23,7 @@ marathon_emu_start --name r || exit 1
 R_URL=$MARATHON_EMU_URL
 R_PID=$MARATHON_EMU_PID
 export M_URL R_URL
-trap 'marathon_emu_stop "$M_PID"; marathon_emu_stop "$R_PID"' EXIT
+test_at_exit 'marathon_emu_stop "$M_PID"; marathon_emu_stop "$R_PID"'
 
 # emu [URL] METHOD PATH [JSON]: a control request (default: to M).
 emu() {

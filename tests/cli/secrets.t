@@ -88,7 +88,7 @@ marathon_emu_start --name t --auth "token:$M_TOKEN" ||
 	{ consul_emu_stop; marathon_emu_stop "$B_PID"; exit 1; }
 T_PID=$MARATHON_EMU_PID
 T=$MARATHON_EMU_URL
-trap 'consul_emu_stop $C_PID; marathon_emu_stop $B_PID; marathon_emu_stop $T_PID' EXIT
+test_at_exit 'consul_emu_stop $C_PID; marathon_emu_stop $B_PID; marathon_emu_stop $T_PID'
 CONSUL_EMU_TOKEN=emu-admin consul_emu_put app/s/PLAIN "$KV_1" || exit 1
 CONSUL_EMU_TOKEN=emu-admin consul_emu_put app/s/QUOTED "$KV_2" || exit 1
 printf '%s\n' "$M_USER:$M_PASS" >"$TRASH/creds"

@@ -9,7 +9,7 @@ test_description='service-wrapper: --on-change restart, exit and none; --once'
 . "$GALLEY_ROOT/tests/helpers/service-wrapper.sh"
 
 consul_emu_start || exit 1
-trap 'consul_emu_stop' EXIT
+test_at_exit 'consul_emu_stop'
 C=$CONSUL_EMU_URL
 # Nothing listens there: these modes never ask Marathon.
 M=http://127.0.0.1:1

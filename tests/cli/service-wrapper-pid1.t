@@ -9,7 +9,7 @@ test_description='service-wrapper: supervision: exit status, signals, grace, PID
 . "$GALLEY_ROOT/tests/helpers/service-wrapper.sh"
 
 consul_emu_start || exit 1
-trap 'consul_emu_stop' EXIT
+test_at_exit 'consul_emu_stop'
 C=$CONSUL_EMU_URL
 consul_emu_put app/sup/GREETING hello || exit 1
 

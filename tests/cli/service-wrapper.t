@@ -9,7 +9,7 @@ test_description='service-wrapper: the environment from Consul KV, usage, start-
 
 consul_emu_start --acl-default allow --token "s3cr3t-read:read:app/,deny:app/secret/" ||
 	exit 1
-trap 'consul_emu_stop' EXIT
+test_at_exit 'consul_emu_stop'
 C=$CONSUL_EMU_URL
 
 test_expect_success 'usage: missing operands, bad values: 125, nothing run' '

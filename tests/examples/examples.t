@@ -17,7 +17,7 @@ unset MARATHON_CREDENTIALS DCOS_ACS_TOKEN MARATHON_CACERT
 
 marathon_emu_start || exit 1
 M=$MARATHON_EMU_URL
-trap 'marathon_emu_stop' EXIT
+test_at_exit 'marathon_emu_stop'
 
 # json FILE EXPR: print a Python expression over the JSON document d.
 json() {

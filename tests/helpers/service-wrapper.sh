@@ -79,7 +79,8 @@ sw_emulators_start() {
 	consul_emu_start || exit 1
 	_sw_cpid=$CONSUL_EMU_PID
 	marathon_emu_start || { consul_emu_stop; exit 1; }
-	trap 'consul_emu_stop $_sw_cpid; marathon_emu_stop' EXIT
+	# shellcheck disable=SC2016
+	test_at_exit 'consul_emu_stop $_sw_cpid; marathon_emu_stop'
 	C=$CONSUL_EMU_URL
 	M=$MARATHON_EMU_URL
 }

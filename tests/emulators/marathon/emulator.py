@@ -105,12 +105,16 @@ def main(argv):
         pass
 
     inst.stopping.set()
-    server.shutdown()
-    inst.bus.close_all()
-    threads[0].join()
-    with inst.engine.lock:
-        inst.cluster.leave()
-    inst.agent.stop_all(opts.stop_grace)
+    try:
+        server.shutdown()
+        inst.bus.close_all()
+        threads[0].join()
+        with inst.engine.lock:
+            inst.cluster.leave()
+    finally:
+        # The tasks stop whatever happened above (a state directory
+        # removed under us, say): none may outlive the emulator.
+        inst.agent.stop_all(opts.stop_grace)
     server.server_close()
     inst.log("stopped")
     if temp_dir:

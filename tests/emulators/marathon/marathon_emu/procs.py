@@ -124,6 +124,9 @@ def _killpg(pgid, sig):
 
 def _write_exit(directory, task_id, code):
     tmp = os.path.join(directory, "." + task_id)
-    with open(tmp, "w") as f:
-        f.write(str(code))
-    os.rename(tmp, os.path.join(directory, task_id))
+    try:
+        with open(tmp, "w") as f:
+            f.write(str(code))
+        os.rename(tmp, os.path.join(directory, task_id))
+    except OSError:
+        pass    # the state directory is gone: nobody is left to read it
