@@ -61,15 +61,6 @@ usage_error(const char *what, const char *why)
 	log_usage(125, usage_line);
 }
 
-/* A setting from the environment, unset when empty. */
-static const char *
-env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
 /*
  * The default gateway, canonical in addr. Returns 0, or -1 after saying
  * why there is none (an error, or a warning when keep_going).
@@ -77,7 +68,7 @@ env(const char *name)
 static int
 gateway(char addr[INET6_ADDRSTRLEN], int keep_going)
 {
-	const char *path = env("DOCKERHOST_ROUTE_FILE");
+	const char *path = util_env("DOCKERHOST_ROUTE_FILE");
 	void (*say)(const char *, ...) = keep_going ? log_warn : log_err;
 	const char *then = keep_going ? "; running the command without it" :
 	    "; set DOCKERHOST or use -a";
@@ -213,7 +204,7 @@ main(int argc, char *argv[])
 			log_die(125, "-n %s: not a host name: use letters, digits, "
 			    "'.', '-' and '_', starting with a letter or digit",
 			    names[i]);
-	if ((kg = env("DOCKERHOST_KEEP_GOING")) != NULL) {
+	if ((kg = util_env("DOCKERHOST_KEEP_GOING")) != NULL) {
 		if (strcmp(kg, "1") == 0)
 			keep_going = 1;
 		else if (strcmp(kg, "0") != 0)
@@ -222,7 +213,7 @@ main(int argc, char *argv[])
 	fail = argc > 0 ? 125 : 1;
 
 	/* 3. The address: -a, else DOCKERHOST, else the default gateway. */
-	if (given == NULL && (given = env("DOCKERHOST")) != NULL)
+	if (given == NULL && (given = util_env("DOCKERHOST")) != NULL)
 		from = "DOCKERHOST";
 	if (given != NULL) {
 		if (hosts_canon_addr(given, addr) < 0)

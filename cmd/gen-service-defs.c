@@ -62,11 +62,9 @@ setting(const char *flag, const char *var, const char *fallback)
 
 	if (flag != NULL && *flag != '\0')
 		return flag;
-	if ((v = getenv(var)) != NULL && *v != '\0')
+	if ((v = util_env(var)) != NULL)
 		return v;
-	if ((v = getenv(fallback)) != NULL && *v != '\0')
-		return v;
-	return NULL;
+	return util_env(fallback);
 }
 
 static const char *

@@ -95,15 +95,6 @@ usage_error(const char *fmt, const char *arg, const char *why)
 	log_usage(2, usage_line);
 }
 
-/* A setting from the environment, unset when empty. */
-static const char *
-env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
 static enum method
 method_parse(const char *s)
 {
@@ -471,14 +462,14 @@ main(int argc, char *argv[])
 	}
 
 	/* 2. Settings: the flag, else its environment twin, else the default. */
-	if (config == NULL && (config = env("HAPROXY_CONFIG")) == NULL)
+	if (config == NULL && (config = util_env("HAPROXY_CONFIG")) == NULL)
 		config = DEFAULT_CONFIG;
-	if (sock == NULL && (sock = env("HAPROXY_MASTER_SOCKET")) == NULL)
+	if (sock == NULL && (sock = util_env("HAPROXY_MASTER_SOCKET")) == NULL)
 		sock = DEFAULT_SOCKET;
 	if (pidfile == NULL)
-		pidfile = env("HAPROXY_PIDFILE");
+		pidfile = util_env("HAPROXY_PIDFILE");
 	from = "-m %s";
-	if (mflag == NULL && (mflag = env("HAPROXY_RELOAD_METHOD")) != NULL)
+	if (mflag == NULL && (mflag = util_env("HAPROXY_RELOAD_METHOD")) != NULL)
 		from = "HAPROXY_RELOAD_METHOD=%s";
 	if (mflag != NULL && (m = method_parse(mflag)) == M_NONE)
 		usage_error(from, mflag, "expected master, signal, syn-drop or "

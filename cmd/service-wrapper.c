@@ -268,7 +268,7 @@ resolve_app_id(struct opts *o)
 	char err[512];
 	struct buf b = BUF_INIT;
 
-	if (id == NULL && (v = getenv("MARATHON_APP_ID")) != NULL && *v != '\0') {
+	if (id == NULL && (v = util_env("MARATHON_APP_ID")) != NULL) {
 		id = v;
 		from = "MARATHON_APP_ID";
 	}
@@ -422,7 +422,7 @@ main(int argc, char *argv[])
 
 	/* 1. Options: the environment twins, then the flags over them. */
 	for (i = 0; i < sizeof(twins) / sizeof(twins[0]); i++)
-		if ((v = getenv(twins[i].var)) != NULL && *v != '\0')
+		if ((v = util_env(twins[i].var)) != NULL)
 			set(&o, &s, twins[i].opt, twins[i].var, v);
 	while ((opt = getopt_long(argc, argv, "+a:c:d:ghqv", longopts,
 	    NULL)) != -1) {

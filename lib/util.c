@@ -340,3 +340,11 @@ util_coverage_stop(pid_t pid)
 	(void)pid;
 }
 #endif
+
+const char *
+util_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}

@@ -74,6 +74,9 @@ long long util_now_ms(void);
 /* Sleep for ms milliseconds, resuming after signals. */
 void util_sleep_ms(long long ms);
 
+/* The value of environment variable name; NULL when unset or empty. */
+const char *util_env(const char *name);
+
 /* Is s a placeholder or variable name: [A-Za-z_][A-Za-z0-9_]* ? */
 int util_is_name(const char *s, size_t n);
 

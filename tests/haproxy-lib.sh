@@ -78,18 +78,8 @@ HPR_NS=${HPR_NS:-galley-hpr-$$}
 unset HAPROXY_CONFIG HAPROXY_MASTER_SOCKET HAPROXY_PIDFILE HAPROXY_RELOAD_METHOD
 
 if ! command -v test_wait_for >/dev/null 2>&1; then
-	# test_wait_for SECONDS command...: poll every 50 ms until it succeeds.
-	test_wait_for() {
-		_hpr_end=$(( $(date +%s) + $1 ))
-		shift
-		while ! "$@" >/dev/null 2>&1; do
-			if [ "$(date +%s)" -ge "$_hpr_end" ]; then
-				echo "test_wait_for: timed out waiting for: $*" >&2
-				return 1
-			fi
-			sleep 0.05
-		done
-	}
+	# shellcheck source=wait.sh
+	. "${GALLEY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/wait.sh"
 fi
 
 hpr_setup() {

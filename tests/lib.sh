@@ -271,14 +271,5 @@ test_line_count() {
 }
 
 # test_wait_for SECONDS command...: poll (every 50 ms) until it succeeds.
-test_wait_for() {
-	t_end=$(( $(date +%s) + $1 ))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		if [ "$(date +%s)" -ge "$t_end" ]; then
-			echo "test_wait_for: timed out waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-}
+# shellcheck source=wait.sh
+. "$GALLEY_ROOT/tests/wait.sh"

@@ -126,6 +126,18 @@ test_read_fd_large(void)
 }
 
 static void
+test_env(void)
+{
+	setenv("GALLEY_T_SET", "x", 1);
+	setenv("GALLEY_T_EMPTY", "", 1);
+	unsetenv("GALLEY_T_UNSET");
+	ok(util_env("GALLEY_T_SET") != NULL &&
+	    strcmp(util_env("GALLEY_T_SET"), "x") == 0, "util_env: a value");
+	ok(util_env("GALLEY_T_EMPTY") == NULL, "util_env: empty is unset");
+	ok(util_env("GALLEY_T_UNSET") == NULL, "util_env: unset");
+}
+
+static void
 test_names(void)
 {
 	ok(util_is_name("tag", 3), "tag is a name");
@@ -186,6 +198,7 @@ main(void)
 	test_durations();
 	test_files();
 	test_read_fd_large();
+	test_env();
 	test_names();
 	test_buf();
 	t0 = util_now_ms();
