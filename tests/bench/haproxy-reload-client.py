@@ -17,11 +17,16 @@
 # time (s), outcome.
 import asyncio
 import json
+import os
 import resource
 import signal
 import socket
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "helpers"))
+import outcome  # noqa: E402
 
 HOST, PORT = sys.argv[1], int(sys.argv[2])
 RATE, MAXSEC, TMO, OUT = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
@@ -57,21 +62,9 @@ async def one(loop):
                     break
                 data += d
             return data
-        data = await asyncio.wait_for(go(), TMO)
-        if not data:
-            oc = "empty"
-        elif data[:12] in (b"HTTP/1.1 200", b"HTTP/1.0 200"):
-            oc = "ok"
-        else:
-            oc = "http_" + data[9:12].decode(errors="replace")
-    except asyncio.TimeoutError:
-        oc = "timeout_" + phase
-    except ConnectionRefusedError:
-        oc = "refused_" + phase
-    except ConnectionResetError:
-        oc = "reset_" + phase
-    except OSError as e:
-        oc = "%s_%s" % (type(e).__name__, phase)
+        oc = outcome.answer(await asyncio.wait_for(go(), TMO))
+    except (asyncio.TimeoutError, OSError) as e:
+        oc = outcome.error(e, phase)
     finally:
         s.close()
     t1 = time.monotonic()

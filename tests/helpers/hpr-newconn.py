@@ -32,6 +32,8 @@ import os
 import sys
 import time
 
+import outcome
+
 
 def parse():
     p = argparse.ArgumentParser(prog="hpr-newconn.py")
@@ -71,21 +73,9 @@ async def one():
         return await r.read()
 
     try:
-        data = await asyncio.wait_for(go(), A.timeout)
-        if not data:
-            oc = "empty_read"
-        elif data[:12] in (b"HTTP/1.1 200", b"HTTP/1.0 200"):
-            oc = "ok"
-        else:
-            oc = "http_" + data[9:12].decode(errors="replace")
-    except asyncio.TimeoutError:
-        oc = "timeout_" + phase
-    except ConnectionRefusedError:
-        oc = "refused_" + phase
-    except ConnectionResetError:
-        oc = "reset_" + phase
-    except OSError as e:
-        oc = "%s_%s" % (type(e).__name__, phase)
+        oc = outcome.answer(await asyncio.wait_for(go(), A.timeout))
+    except (asyncio.TimeoutError, OSError) as e:
+        oc = outcome.error(e, phase)
     finally:
         if w is not None:
             w.close()
