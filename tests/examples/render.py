@@ -39,10 +39,10 @@ defaults
     option idle-close-on-response
     option redispatch
     retries 3
-    retry-on conn-failure empty-response
+    retry-on conn-failure empty-response response-timeout
     timeout connect 2s
     timeout client 30s
-    timeout server 30s
+    timeout server 3s
     timeout http-keep-alive 2s
     timeout check 5s
     default-server inter 2s fall 3 rise 1
