@@ -266,6 +266,22 @@ test_expect_success HAPROXY,HAPROXY_RELOAD 'command: outliving --timeout it is k
 	test_wait_for 2 eval "! hpr_alive $(cat pid)"
 '
 
+test_expect_success HAPROXY,HAPROXY_RELOAD 'signal: a pidfile missing, without a PID, or naming no process: exit 3, named' '
+	hpr_cfg cfg &&
+	test_expect_code 3 haproxy-reload -q -l "$PWD/lock" -m signal -f "$PWD/cfg" \
+		-P "$PWD/none.pid" 2>err &&
+	test_grep "none.pid: cannot read the master.s PID" err &&
+	echo abc >bad.pid &&
+	test_expect_code 3 haproxy-reload -q -l "$PWD/lock" -m signal -f "$PWD/cfg" \
+		-P "$PWD/bad.pid" 2>err &&
+	test_grep "bad.pid: no PID on its first line" err &&
+	sh -c "exit 0" & gone=$! && wait $gone &&
+	echo "$gone" >gone.pid &&
+	test_expect_code 3 haproxy-reload -q -l "$PWD/lock" -m signal -f "$PWD/cfg" \
+		-P "$PWD/gone.pid" 2>err &&
+	test_grep "gone.pid: no process $gone: HAProxy is not running" err
+'
+
 test_expect_success HAPROXY,HAPROXY_RELOAD 'the flags win over their environment twins' '
 	hpr_cfg good -i && hpr_cfg bad -d bogus_kw &&
 	env HAPROXY_CONFIG="$PWD/bad" HAPROXY_RELOAD_METHOD=bogus \
