@@ -106,10 +106,7 @@ async def main():
 elapsed = asyncio.run(main())
 
 
-def pct(xs, p):
-    if not xs:
-        return None
-    return xs[min(len(xs) - 1, int(p / 100.0 * len(xs)))] * 1000
+pct = outcome.percentile_ms
 
 
 ok = sorted(lat for lat, _, oc, _ in done if oc == "ok")

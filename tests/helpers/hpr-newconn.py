@@ -97,9 +97,8 @@ async def main():
 
 
 def pct(xs, p):
-    if not xs:
-        return None
-    return round(xs[min(len(xs) - 1, int(p / 100.0 * len(xs)))] * 1000, 2)
+    ms = outcome.percentile_ms(xs, p)
+    return None if ms is None else round(ms, 2)
 
 
 asyncio.run(main())

@@ -27,3 +27,11 @@ def error(e, phase):
     if isinstance(e, ConnectionResetError):
         return "reset_" + phase
     return "%s_%s" % (type(e).__name__, phase)
+
+
+def percentile_ms(xs, p):
+    """The p-th percentile of sorted seconds xs, in milliseconds; None
+    for no values."""
+    if not xs:
+        return None
+    return xs[min(len(xs) - 1, int(p / 100.0 * len(xs)))] * 1000
