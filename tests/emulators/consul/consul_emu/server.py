@@ -213,7 +213,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 return read_chunked(self.rfile)
             except ValueError as e:
-                self.close_connection = True
+                self.close_connection = self.body_pending = True
                 raise ConsulError(413, str(e))
         length = int(self.headers.get("Content-Length") or 0)
         if length > limit:
@@ -286,6 +286,25 @@ class Handler(BaseHTTPRequestHandler):
                         self.close_connection = True
                 else:
                     self.close_connection = True
+            if self.body_pending and self.close_connection:
+                self.linger()
+
+    def linger(self):
+        """net/http's closeWriteAndWait: half-close after the answer, then wait
+        (rstAvoidanceDelay, 500 ms) so that a client still sending the body it
+        was refused reads the answer instead of a reset. The unread body is
+        drained and dropped while waiting; closing on it would send the RST."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([self.connection], [], [],
+                                            max(0, deadline - time.monotonic()))
+                if ready and not socket.socket.recv(self.connection, 65536):
+                    break
+        except (OSError, ValueError):
+            pass
 
     def dispatch_one(self):
         inst = self.server.inst
