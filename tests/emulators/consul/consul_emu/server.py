@@ -765,11 +765,11 @@ class Handler(BaseHTTPRequestHandler):
             status, out = e.status, {"message": e.text}
         except (ValueError, KeyError, TypeError) as e:
             status, out = 400, {"message": "bad control request: %s" % e}
+        if path == "/_emu/index-reset" and status == 200 and data.get("mode") == "restart":
+            inst.drop_connections(self)     # before answering: the caller then sees them gone
         if isinstance(out, bytes):
             return self.respond(status, out, {"Content-Type": "application/x-ndjson"})
         self.respond(status, json.dumps(out).encode(), {"Content-Type": "application/json"})
-        if path == "/_emu/index-reset" and status == 200 and data.get("mode") == "restart":
-            inst.drop_connections(self)
 
     def control_route(self, path, raw_query, data):
         inst = self.server.inst
