@@ -7,7 +7,8 @@ Usage, at the end of a test script:
         tap.main()
 
 Each test method is one TAP line; a skipped test is "ok N # SKIP reason",
-never a silent pass. Failures print the traceback as TAP diagnostics.
+never a silent pass. Failures print the traceback as TAP diagnostics, on
+standard error like Test::More's diag, so that prove shows them without -v.
 """
 import sys
 import unittest
@@ -45,7 +46,7 @@ class _TapResult(unittest.TestResult):
     @staticmethod
     def _diag(text):
         for line in text.rstrip().splitlines():
-            print("# " + line, flush=True)
+            print("# " + line, file=sys.stderr, flush=True)
 
 
 def main(module="__main__"):

@@ -234,6 +234,7 @@ class Handler(BaseHTTPRequestHandler):
             headers["Transfer-Encoding"] = "chunked"
             chunked = True
         headers["Date"] = email.utils.formatdate(usegmt=True)
+        self.settle(status)
         if close or self.request_version == "HTTP/1.0":
             headers["Connection"] = "close"
             self.close_connection = True
@@ -247,6 +248,14 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.wfile.write(body)
         self.status = status
+
+    def settle(self, status):
+        """Complete the request's log entry before the answer leaves, so
+        that a client reading /_emu/requests next finds it whole."""
+        self.status = status
+        if self.entry is not None:
+            self.entry.update(status=status, index=self.index_sent,
+                              ms=int((time.monotonic() - self.started) * 1000))
 
     def wrapped(self, status, body=b"", headers=None, ctype=None, length=False):
         """An answer from one of Consul's registered endpoints (gzip handler,
@@ -272,6 +281,7 @@ class Handler(BaseHTTPRequestHandler):
         inst = self.server.inst
         self.status = None
         self.index_sent = None
+        self.entry = None
         self.body_pending = bool(self.headers.get("Content-Length", "0") != "0" or
                                  self.headers.get("Transfer-Encoding"))
         try:
@@ -311,9 +321,9 @@ class Handler(BaseHTTPRequestHandler):
         path, raw_query = path_from_target(self.path)
         if path.startswith("/_emu/"):
             return self.control(path, raw_query)
-        start = time.monotonic()
+        self.started = time.monotonic()
         values, qerr = parse_query(raw_query)
-        entry = self.record(path, raw_query, values)
+        entry = self.entry = self.record(path, raw_query, values)
         try:
             self.public(path, raw_query, values, qerr, entry)
         except Aborted:
@@ -325,9 +335,8 @@ class Handler(BaseHTTPRequestHandler):
             inst.log(traceback.format_exc())
             if self.status is None:
                 self.respond(500, b"internal emulator error", {"Content-Type": TEXT})
-        entry["status"] = self.status
-        entry["index"] = self.index_sent
-        entry["ms"] = int((time.monotonic() - start) * 1000)
+        if self.status is None:             # dropped: no answer was settled
+            entry["ms"] = int((time.monotonic() - self.started) * 1000)
         inst.log("%s %s%s %s index=%s %dms%s" % (
             self.command, path, "?" + entry["query"] if entry["query"] else "",
             self.status if self.status is not None else "-", self.index_sent, entry["ms"],

@@ -231,6 +231,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def respond(self, status, body=b"", headers=None, close=False):
+        self.settle(status)
         self.send_response_only(status)
         self.send_header("Date", email.utils.formatdate(usegmt=True))
         for name, value in (headers or {}).items():
@@ -246,14 +247,22 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.status = status
 
+    def settle(self, status):
+        """Complete the request's log entry before the answer leaves, so
+        that a client reading /_emu/requests next finds it whole."""
+        self.status = status
+        if self.entry is not None:
+            self.entry["status"] = status
+
     def dispatch(self):
         inst = self.server.inst
         self.status = None
+        self.entry = None
         url = urlsplit(self.path)
         body = self.read_body()
         if url.path.startswith("/_emu/"):
             return self.control(url.path, url.query, body)
-        entry = inst.record(self, self.command, url.path, url.query, body)
+        entry = self.entry = inst.record(self, self.command, url.path, url.query, body)
         try:
             self.public(url.path, url.query, body, entry)
         except (BrokenPipeError, ConnectionResetError):
@@ -396,6 +405,7 @@ class Handler(BaseHTTPRequestHandler):
         types = parse_qs(query).get("event_type", [])
         sub = inst.bus.subscribe(types)
         headers["Content-Type"] = "text/event-stream;charset=utf-8"
+        self.settle(200)
         self.send_response_only(200)
         self.send_header("Date", email.utils.formatdate(usegmt=True))
         for name, value in headers.items():
