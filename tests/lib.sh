@@ -177,7 +177,7 @@ test_expect_success() {
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $1"
-		sed 's/^/#   /' "$TRASH/.log"
+		sed 's/^/#   /' "$TRASH/.log" >&2
 	fi
 	return 0
 }

@@ -8,7 +8,7 @@ the order the values were first seen, and exits 0.
 
     load.py URL FILE [KEY] [THREADS]
 
-A failed request is a connection error, a timeout (5 s) or a status
+A failed request is a connection error, a timeout (10 s: more than HAProxy's 3 tries of 3 s) or a status
 other than 200; each kind is counted on stderr."""
 import http.client
 import os
@@ -33,7 +33,7 @@ def main(argv):
         while not stop.is_set():
             value, err = None, None
             try:
-                conn = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+                conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
                 conn.request("GET", u.path or "/", headers={"Connection": "close"})
                 resp = conn.getresponse()
                 body = resp.read().decode("utf-8", "replace")

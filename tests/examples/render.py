@@ -37,8 +37,8 @@ global
 defaults
     mode http
     option idle-close-on-response
-    option redispatch
-    retries 3
+    option redispatch 1
+    retries 2
     retry-on conn-failure empty-response response-timeout
     timeout connect 2s
     timeout client 30s

@@ -20,7 +20,7 @@ stopping = threading.Event()
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "test-server"
-    timeout = 5     # an idle keep-alive connection ends after this
+    timeout = 2     # an idle keep-alive connection ends after this (a stop waits for it)
 
     def log_message(self, *args):
         pass
