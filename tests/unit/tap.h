@@ -2,7 +2,8 @@
 /*
  * A minimal TAP producer for the lib unit tests, run by prove. Each
  * check prints one "ok"/"not ok" line; done_testing() prints the plan
- * and returns the exit status.
+ * and returns the exit status. A failure's diagnostics go to standard
+ * error, as Test::More's diag does, so that prove shows them without -v.
  */
 #ifndef GALLEY_TAP_H
 #define GALLEY_TAP_H
@@ -23,11 +24,11 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+	fflush(stdout);
 	if (!pass) {
 		tap_failed++;
-		printf("#   failed at %s:%d\n", file, line);
+		fprintf(stderr, "#   failed at %s:%d\n", file, line);
 	}
-	fflush(stdout);
 }
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
@@ -38,7 +39,8 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	    (g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0); \
 	tap_ok(p_, __FILE__, __LINE__, __VA_ARGS__); \
 	if (!p_) \
-		printf("#   got:  '%s'\n#   want: '%s'\n", g_ ? g_ : "(null)", \
+		fprintf(stderr, "#   got:  '%s'\n#   want: '%s'\n", \
+		    g_ ? g_ : "(null)", \
 		    w_ ? w_ : "(null)"); \
 } while (0)
 
@@ -46,7 +48,7 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	long long g_ = (long long)(got), w_ = (long long)(want); \
 	tap_ok(g_ == w_, __FILE__, __LINE__, __VA_ARGS__); \
 	if (g_ != w_) \
-		printf("#   got:  %lld\n#   want: %lld\n", g_, w_); \
+		fprintf(stderr, "#   got:  %lld\n#   want: %lld\n", g_, w_); \
 } while (0)
 
 static int
