@@ -189,7 +189,7 @@ test_done() {
 			test_failed=$((test_failed + 1))
 			echo "not ok $test_count - valgrind found no errors"
 			find "$TRASH/valgrind" -name '*.log' -size +0 -exec cat {} + |
-				sed 's/^/#   /'
+				sed 's/^/#   /' >&2
 		else
 			echo "ok $test_count - valgrind found no errors"
 		fi

@@ -247,7 +247,6 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
             else:
                 self.wfile.write(body)
-        self.status = status
 
     def settle(self, status):
         """Complete the request's log entry before the answer leaves, so

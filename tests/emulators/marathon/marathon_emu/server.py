@@ -245,7 +245,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and body:
             self.wfile.write(body)
-        self.status = status
 
     def settle(self, status):
         """Complete the request's log entry before the answer leaves, so
@@ -412,7 +411,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Connection", "close")
         self.end_headers()
-        self.status = 200
         self.close_connection = True
         remote = self.client_address[0]
         with inst.engine.lock:
